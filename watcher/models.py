@@ -1,0 +1,125 @@
+"""Records that cross module borders: what sources produce, what the diff finds, what a digest holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ChangeKind = Literal["added", "removed", "modified"]
+DigestKind = Literal["baseline", "changes", "no_changes"]
+OutcomeStatus = Literal["ok", "baseline", "failed"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One tracked thing of a source: a post, a commit, a release, a tag, a page, an artifact.
+
+    The diff compares `text` only; `meta` carries what a reader may want (dates, flags) but
+    what must never by itself count as a change.
+    """
+
+    key: str
+    kind: str
+    title: str
+    url: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass
+class Fetched:
+    """What one source returned in one run.
+
+    `covers` says which stored items this fetch speaks for; None means all of them (the fetch is
+    complete). A stored item that is not covered is carried forward unchanged, so a paginated
+    source that stopped early never reports the posts it did not reach as removed.
+    """
+
+    items: list[Item]
+    covers: Callable[[Item], bool] | None = None
+
+    def speaks_for(self, item: Item) -> bool:
+        return self.covers is None or self.covers(item)
+
+
+@dataclass
+class Change:
+    """One thing that moved in one item, with the section of the page it sits under."""
+
+    source: str
+    item_key: str
+    item_kind: str
+    kind: ChangeKind
+    title: str
+    url: str
+    section: str | None = None
+    before: str | None = None
+    after: str | None = None
+    categories: list[str] = field(default_factory=list)
+    hardware_direction: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "item_key": self.item_key,
+            "item_kind": self.item_kind,
+            "kind": self.kind,
+            "title": self.title,
+            "url": self.url,
+            "section": self.section,
+            "before": self.before,
+            "after": self.after,
+            "categories": list(self.categories),
+            "hardware_direction": self.hardware_direction,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Change:
+        return cls(**data)
+
+
+@dataclass
+class SourceOutcome:
+    """How one source fared in one run."""
+
+    source: str
+    kind: str
+    status: OutcomeStatus
+    items: int = 0
+    error: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "status": self.status,
+            "items": self.items,
+            "error": self.error,
+            "url": self.url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceOutcome:
+        return cls(**data)
+
+
+@dataclass
+class Digest:
+    """The result of one check, as stored in the archive and rendered for people."""
+
+    kind: DigestKind
+    created_at: datetime
+    changes: list[Change]
+    outcomes: list[SourceOutcome]
+    id: int | None = None
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def baselined(self) -> list[SourceOutcome]:
+        return [o for o in self.outcomes if o.status == "baseline"]
