@@ -1,4 +1,4 @@
-"""Records that cross module borders: what sources produce, what the diff finds, what a digest holds."""
+"""Records that cross module borders: source items, changes, outcomes and digests."""
 
 from __future__ import annotations
 

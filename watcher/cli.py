@@ -1,0 +1,144 @@
+"""`watcher ...`: a thin shell over the pipeline and the store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from watcher import __version__, config, digest
+from watcher.config import Config, ConfigError
+from watcher.demo import run_demo
+from watcher.models import SourceOutcome
+from watcher.pipeline import CheckResult, run_check
+from watcher.store import Store, StoreError
+
+EXIT_OK, EXIT_ALL_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except (ConfigError, StoreError) as exc:
+        print(f"watcher: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watcher", description="Watch the COCOON network and report what changed.")
+    parser.add_argument("--version", action="version", version=f"watcher {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="fetch every source once and print the digest")
+    _config_option(check)
+    check.add_argument("--dry-run", action="store_true",
+                       help="fetch, diff and print; store and post nothing")
+    check.add_argument("--json", action="store_true", help="print the digest as JSON")
+    check.add_argument("--source", action="append", metavar="NAME",
+                       help="check only this source (repeatable)")
+    check.set_defaults(handler=_check)
+
+    archive = commands.add_parser("archive", help="browse stored digests")
+    archive_commands = archive.add_subparsers(dest="archive_command", required=True)
+    listing = archive_commands.add_parser("list", help="the latest digests, newest first")
+    _config_option(listing)
+    listing.add_argument("--limit", type=int, default=20)
+    listing.set_defaults(handler=_archive_list)
+    show = archive_commands.add_parser("show", help="one digest")
+    _config_option(show)
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--html", action="store_true", help="the Telegram HTML version")
+    show.set_defaults(handler=_archive_show)
+
+    demo = commands.add_parser(
+        "demo", help="two recorded weeks of the real sources, served locally: no token, no network")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH",
+                        help=f"config file (default: ${config.ENV_VAR} or {config.DEFAULT_PATH})")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return config.load(config.resolve_path(args.config))
+
+
+def _check(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    known = {s.name for s in settings.sources}
+    for name in args.source or []:
+        if name not in known:
+            raise ConfigError(settings.path, "sources", f"no source named {name!r} (--source)",
+                              f"use one of {', '.join(sorted(known))}")
+    store = Store.open(":memory:" if args.dry_run else settings.store_path)
+    try:
+        result = asyncio.run(run_check(settings, store, dry_run=args.dry_run, only=args.source,
+                                       progress=_progress_printer()))
+    finally:
+        store.close()
+    _print_result(result, as_json=args.json)
+    return EXIT_ALL_FAILED if result.all_failed else EXIT_OK
+
+
+def _progress_printer():
+    """Per-source progress on a terminal; silence when piped or run by cron."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(outcome: SourceOutcome) -> None:
+        detail = outcome.error if outcome.status == "failed" else f"{outcome.items} items"
+        print(f"  {outcome.source}: {outcome.status} ({detail})", file=sys.stderr)
+
+    return show
+
+
+def _print_result(result: CheckResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(digest.render_json(result.digest), ensure_ascii=False, indent=2))
+    else:
+        print(result.text, end="")
+
+
+def _archive_list(args: argparse.Namespace) -> int:
+    store = Store.open(_load(args).store_path)
+    try:
+        rows = store.digests(args.limit)
+    finally:
+        store.close()
+    if not rows:
+        print("The archive is empty: run `watcher check` first.")
+    for row in rows:
+        print(f"#{row.id:<5} {row.created_at:%Y-%m-%d %H:%M}  {row.headline}")
+    return EXIT_OK
+
+
+def _archive_show(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    store = Store.open(settings.store_path)
+    try:
+        row = store.digest(args.id)
+    finally:
+        store.close()
+    if row is None:
+        print(f"watcher: no digest #{args.id} in {settings.store_path}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(digest.render_json(row.digest), ensure_ascii=False, indent=2))
+    else:
+        print(row.html if args.html else row.text, end="\n" if args.html else "")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    return run_demo(sys.stdout)

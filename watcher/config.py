@@ -1,0 +1,259 @@
+"""Load and validate config/watcher.toml: the only place that reads it.
+
+Every problem is reported as one `ConfigError` naming the file, the key and the fix, so a
+user never meets a stack trace for a typo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from watcher.sources import SOURCE_KINDS
+
+DEFAULT_PATH = Path("config/watcher.toml")
+ENV_VAR = "WATCHER_CONFIG"
+LANGUAGES = ("en", "vi")
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the person who has to fix the file."""
+
+    def __init__(self, path: Path | str, key: str, problem: str, fix: str):
+        self.path, self.key, self.problem, self.fix = str(path), key, problem, fix
+        super().__init__(f"{self.path}: {key}: {problem} (fix: {fix})")
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    kind: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    timeout: float = 20.0
+    user_agent: str = "cocoon-watcher (+https://github.com/TelegramMessenger/cocoon watcher)"
+    max_bytes: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    send_empty: bool = True
+    excerpt_chars: int = 300
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token_env: str = "TELEGRAM_BOT_TOKEN"
+    chats: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    store_path: Path
+    language: str = "en"
+    ignore: tuple[str, ...] = ()
+    http: HttpSettings = field(default_factory=HttpSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    sources: tuple[SourceConfig, ...] = ()
+
+
+def resolve_path(cli_path: str | None) -> Path:
+    """--config wins, then $WATCHER_CONFIG, then the shipped config/watcher.toml."""
+    return Path(cli_path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def load(path: Path) -> Config:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            path, "(file)", "not found", f"create it, or pass --config / set {ENV_VAR}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "(file)", f"cannot be read: {exc}", "check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(syntax)", str(exc), "correct the TOML syntax") from None
+    return parse(raw, path)
+
+
+def parse(raw: Mapping[str, Any], path: Path) -> Config:
+    check = _Checker(path)
+    check.known_keys(raw, "", {"language", "ignore", "store", "http", "digest", "telegram",
+                                "sources"})
+    language = check.typed(raw, "language", str, "en")
+    if language not in LANGUAGES:
+        raise ConfigError(path, "language", f"{language!r} is not supported",
+                          f"use one of {', '.join(LANGUAGES)}")
+    store = check.table(raw, "store", {"path"})
+    http = check.table(raw, "http", {"timeout", "user_agent", "max_bytes"})
+    digest = check.table(raw, "digest", {"send_empty", "excerpt_chars"})
+    telegram = check.table(raw, "telegram", {"token_env", "chats"})
+    return Config(
+        path=path,
+        store_path=Path(check.typed(store, "store.path", str, "data/watcher.db")),
+        language=language,
+        ignore=tuple(check.patterns(raw, "ignore")),
+        http=HttpSettings(
+            timeout=check.positive(http, "http.timeout", HttpSettings.timeout),
+            user_agent=check.typed(http, "http.user_agent", str, HttpSettings.user_agent),
+            max_bytes=int(check.positive(http, "http.max_bytes", HttpSettings.max_bytes)),
+        ),
+        digest=DigestSettings(
+            send_empty=check.typed(digest, "digest.send_empty", bool, True),
+            excerpt_chars=int(check.positive(digest, "digest.excerpt_chars", 300)),
+        ),
+        telegram=TelegramSettings(
+            token_env=check.env_name(telegram, "telegram.token_env", "TELEGRAM_BOT_TOKEN"),
+            chats=tuple(check.int_list(telegram, "telegram.chats")),
+        ),
+        sources=tuple(_sources(raw.get("sources"), check)),
+    )
+
+
+def _sources(raw: Any, check: _Checker) -> list[SourceConfig]:
+    if raw is None:
+        raise ConfigError(check.path, "sources", "no sources configured",
+                          "add at least one [[sources]] table with a name and a kind")
+    if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
+        raise ConfigError(check.path, "sources", "must be an array of tables",
+                          "write each source as a [[sources]] table")
+    seen: set[str] = set()
+    result = []
+    for index, table in enumerate(raw):
+        where = f"sources[{index}]"
+        name = check.typed(table, f"{where}.name", str, None)
+        if not name:
+            raise ConfigError(check.path, f"{where}.name", "missing",
+                              "give every source a unique name")
+        where = f"sources[{index}] ({name})"
+        if name in seen:
+            raise ConfigError(check.path, f"{where}.name", f"duplicate source name {name!r}",
+                              "give every source a unique name")
+        seen.add(name)
+        result.append(_source(table, where, name, check))
+    return result
+
+
+def _source(table: dict[str, Any], where: str, name: str, check: _Checker) -> SourceConfig:
+    kind = table.get("kind")
+    cls = SOURCE_KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ConfigError(check.path, f"{where}.kind", f"unknown source kind {kind!r}",
+                          f"use one of {', '.join(sorted(SOURCE_KINDS))}")
+    accepted = {**cls.common, **cls.defaults}
+    check.known_keys(table, where, {"name", "kind", *cls.required, *accepted})
+    for key in cls.required:
+        if key not in table:
+            raise ConfigError(check.path, f"{where}.{key}", "missing",
+                              f"a {kind} source needs {key}")
+    options: dict[str, Any] = {}
+    for key in (*cls.required, *accepted):
+        default = accepted.get(key)
+        value = table.get(key, default)
+        if default is not None and key in table:
+            value = check.like(table, f"{where}.{key}", default)
+        if key == "ignore":
+            value = check.patterns(table, f"{where}.ignore", key="ignore")
+        elif key.endswith("url") and value:
+            check.url(value, f"{where}.{key}")
+        elif key.endswith("urls"):
+            for i, url in enumerate(value):
+                check.url(url, f"{where}.{key}[{i}]")
+        elif key.endswith("_env"):
+            check.env_name(table, f"{where}.{key}", default, key=key)
+        options[key] = value
+    return SourceConfig(name=name, kind=kind, options=options)
+
+
+@dataclass
+class _Checker:
+    """Small typed accessors that raise ConfigError with the dotted key on a wrong value."""
+
+    path: Path
+
+    def known_keys(self, table: Mapping[str, Any], where: str, allowed: set[str]) -> None:
+        for key in table:
+            if key not in allowed:
+                dotted = f"{where}.{key}" if where else key
+                raise ConfigError(self.path, dotted, "unknown key",
+                                  f"remove it or use one of {', '.join(sorted(allowed))}")
+
+    def table(self, raw: Mapping[str, Any], key: str, allowed: set[str]) -> dict[str, Any]:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(self.path, key, "must be a table", f"write it as [{key}]")
+        self.known_keys(value, key, allowed)
+        return value
+
+    def typed(self, table: Mapping[str, Any], dotted: str, kind: type, default: Any) -> Any:
+        value = table.get(dotted.rsplit(".", 1)[-1], default)
+        if value is not None and not _is(value, kind):
+            raise ConfigError(self.path, dotted, f"{value!r} is not a {kind.__name__}",
+                              f"give a {kind.__name__} value")
+        return value
+
+    def like(self, table: Mapping[str, Any], dotted: str, default: Any) -> Any:
+        return self.typed(table, dotted, float if isinstance(default, float) else type(default),
+                          default)
+
+    def positive(self, table: Mapping[str, Any], dotted: str, default: float) -> float:
+        value = self.typed(table, dotted, float, default)
+        if value <= 0:
+            raise ConfigError(self.path, dotted, f"{value!r} must be greater than 0",
+                              "give a positive number")
+        return value
+
+    def int_list(self, table: Mapping[str, Any], dotted: str) -> list[int]:
+        value = self.typed(table, dotted, list, [])
+        if not all(_is(v, int) for v in value):
+            raise ConfigError(self.path, dotted, "must be a list of numeric chat ids",
+                              "write chat ids as numbers, e.g. [-1001234567890]")
+        return value
+
+    def patterns(self, table: Mapping[str, Any], dotted: str, key: str = "ignore") -> list[str]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise ConfigError(self.path, dotted, "must be a list of regular expressions",
+                              'write e.g. ignore = ["\\\\d+ views"]')
+        for i, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(self.path, f"{dotted}[{i}]", f"bad regular expression: {exc}",
+                                  "fix the pattern (TOML strings need \\\\ for a backslash)"
+                                  ) from None
+        return value
+
+    def url(self, value: Any, dotted: str) -> None:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(self.path, dotted, f"{value!r} is not an http(s) URL",
+                              "give a full URL starting with https://")
+
+    def env_name(self, table: Mapping[str, Any], dotted: str, default: str,
+                 key: str | None = None) -> str:
+        value = table.get(key or dotted.rsplit(".", 1)[-1], default)
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ConfigError(self.path, dotted, f"{value!r} is not an environment variable name",
+                              "name the variable that holds the secret, e.g. GITHUB_TOKEN; "
+                              "never put the secret itself in the file")
+        return value
+
+
+def _is(value: Any, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)

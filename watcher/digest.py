@@ -1,0 +1,249 @@
+"""Changes + source outcomes -> a Digest, rendered as plain text, Telegram HTML or JSON.
+
+Telegram refuses messages over 4096 characters, so `split_message` cuts HTML on section
+boundaries first, then lines, and never inside a tag or an entity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from watcher.models import Change, Digest, SourceOutcome
+
+TELEGRAM_LIMIT = 4096
+
+_LABELS = {
+    ("post", "added"): "New post",
+    ("post", "modified"): "Edited post",
+    ("post", "removed"): "Post deleted",
+    ("commit", "added"): "New commit",
+    ("commit", "modified"): "Commit rewritten",
+    ("commit", "removed"): "Commit gone",
+    ("release", "added"): "New release",
+    ("release", "modified"): "Release edited",
+    ("release", "removed"): "Release removed",
+    ("tag", "added"): "New tag",
+    ("tag", "modified"): "Tag moved",
+    ("tag", "removed"): "Tag removed",
+    ("page", "added"): "New page",
+    ("page", "modified"): "Changed",
+    ("page", "removed"): "Page gone",
+    ("artifact", "added"): "New download",
+    ("artifact", "modified"): "New build",
+    ("artifact", "removed"): "Download gone",
+}
+_MARKS = {"added": "+", "modified": "~", "removed": "-"}
+
+
+def build(changes: list[Change], outcomes: list[SourceOutcome], now: datetime) -> Digest:
+    if changes:
+        kind = "changes"
+    elif any(o.status == "baseline" for o in outcomes):
+        kind = "baseline"
+    else:
+        kind = "no_changes"
+    return Digest(kind=kind, created_at=now, changes=changes, outcomes=outcomes)
+
+
+def label(change: Change) -> str:
+    if change.item_kind == "page" and change.section is not None:
+        return {"added": "Added", "removed": "Removed", "modified": "Changed"}[change.kind]
+    return _LABELS.get((change.item_kind, change.kind), change.kind.capitalize())
+
+
+def headline(digest: Digest) -> str:
+    """One line for archive listings."""
+    if digest.kind == "baseline":
+        items = sum(o.items for o in digest.baselined)
+        return f"Baseline recorded: {len(digest.baselined)} sources, {items} items"
+    if digest.kind == "no_changes":
+        text = "No changes"
+    else:
+        counts: dict[str, int] = {}
+        for change in digest.changes:
+            name = label(change).lower()
+            counts[name] = counts.get(name, 0) + 1
+        parts = [f"{n} × {name}" if n > 1 else name for name, n in counts.items()]
+        text = f"{len(digest.changes)} changes: " + ", ".join(parts)
+        if len(digest.changes) == 1:
+            text = "1 change: " + parts[0]
+    if digest.failed:
+        text += f" ({len(digest.failed)} source{'s' if len(digest.failed) > 1 else ''} failed)"
+    return text
+
+
+@dataclass(frozen=True)
+class _Section:
+    """A titled group of lines; rendering keeps sections whole where the size allows."""
+
+    title: str
+    link: str | None
+    lines: list[tuple[str, str | None, list[str]]]  # (text, url, detail lines)
+
+
+def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
+    outcome_by_source = {o.source: o for o in digest.outcomes}
+    by_source: dict[str, list[Change]] = {}
+    for change in digest.changes:
+        by_source.setdefault(change.source, []).append(change)
+    sections = []
+    for source, changes in by_source.items():
+        outcome = outcome_by_source.get(source)
+        lines = [_change_line(c, excerpt_chars) for c in changes]
+        sections.append(_Section(source, outcome.url if outcome else None, lines))
+    if digest.baselined:
+        sections.append(_Section("Baseline recorded (now tracked, not reported as new)", None, [
+            (f"{o.source}: {o.items} items", o.url, []) for o in digest.baselined
+        ]))
+    if digest.failed:
+        sections.append(_Section("Could not check (last good copy kept)", None, [
+            (f"{o.source}: {o.error}", o.url, []) for o in digest.failed
+        ]))
+    return sections
+
+
+def _change_line(change: Change, excerpt_chars: int) -> tuple[str, str | None, list[str]]:
+    mark = _MARKS[change.kind]
+    where = f" › {change.section}" if change.section else ""
+    text = f"{mark} {label(change)}: {change.title}{where}"
+    details = []
+    if change.kind == "modified" or change.section is not None:
+        if change.before:
+            details.append("before: " + _excerpt(change.before, excerpt_chars))
+        if change.after:
+            details.append("after: " + _excerpt(change.after, excerpt_chars))
+    elif change.kind == "added" and change.item_kind == "post" and change.after:
+        details.append(_excerpt(change.after, excerpt_chars))
+    return text, change.url, details
+
+
+def _excerpt(text: str, limit: int) -> str:
+    flat = " ⏎ ".join(line.strip() for line in text.strip().split("\n") if line.strip())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _title(digest: Digest) -> str:
+    day = digest.created_at.strftime("%Y-%m-%d")
+    number = f" #{digest.id}" if digest.id is not None else ""
+    return f"COCOON watch{number} — {day}"
+
+
+def render_text(digest: Digest, excerpt_chars: int = 300) -> str:
+    out = [_title(digest), headline(digest), ""]
+    for section in _sections(digest, excerpt_chars):
+        out.append(f"== {section.title}" + (f" ({section.link})" if section.link else "") + " ==")
+        for text, url, details in section.lines:
+            out.append(text + (f" — {url}" if url else ""))
+            out.extend(f"    {d}" for d in details)
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_html(digest: Digest, excerpt_chars: int = 300) -> str:
+    """Telegram HTML: only b, i, a and code tags; every text escaped."""
+    blocks = [f"<b>{escape(_title(digest))}</b>\n{escape(headline(digest))}"]
+    for section in _sections(digest, excerpt_chars):
+        title = f"<b>{escape(section.title)}</b>"
+        if section.link:
+            title = f'<b><a href="{escape(section.link)}">{escape(section.title)}</a></b>'
+        lines = [title]
+        for text, url, details in section.lines:
+            body = escape(text)
+            lines.append(f'<a href="{escape(url)}">{body}</a>' if url else body)
+            lines.extend(f"<i>{escape(d)}</i>" for d in details)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def render_json(digest: Digest) -> dict[str, Any]:
+    return {
+        "id": digest.id,
+        "kind": digest.kind,
+        "created_at": digest.created_at.isoformat(),
+        "headline": headline(digest),
+        "changes": [c.to_dict() for c in digest.changes],
+        "sources": [o.to_dict() for o in digest.outcomes],
+    }
+
+
+# --- splitting for Telegram ---------------------------------------------------------------
+
+_TOKEN = re.compile(r"<[^>]*>|&#?[A-Za-z0-9]+;|[\s\S]")
+_OPEN_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)\b[^>]*>")
+_CLOSE_TAG = re.compile(r"</([A-Za-z][A-Za-z0-9-]*)\s*>")
+
+
+def telegram_length(text: str) -> int:
+    """Telegram counts UTF-16 code units; an emoji outside the BMP counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(html: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split Telegram HTML into messages of at most `limit` UTF-16 units.
+
+    Prefers section breaks (blank lines), then line breaks; a single over-long line is cut
+    between tokens, closing the tags open at the cut and reopening them in the next part.
+    """
+    return [part for part in _split(html, limit, ("\n\n", "\n")) if part.strip()]
+
+
+def _split(text: str, limit: int, separators: tuple[str, ...]) -> list[str]:
+    if telegram_length(text) <= limit:
+        return [text]
+    if not separators:
+        return _hard_split(text, limit)
+    separator, finer = separators[0], separators[1:]
+    parts: list[str] = []
+    current = ""
+    for piece in text.split(separator):
+        candidate = f"{current}{separator}{piece}" if current else piece
+        if telegram_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        if telegram_length(piece) <= limit:
+            current = piece
+        else:
+            pieces = _split(piece, limit, finer)
+            parts.extend(pieces[:-1])
+            current = pieces[-1]
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _hard_split(text: str, limit: int) -> list[str]:
+    parts: list[str] = []
+    open_tags: list[tuple[str, str]] = []  # (name, the opening tag as written)
+    current = ""
+    for token in _TOKEN.findall(text):
+        closing = "".join(f"</{name}>" for name, _ in reversed(open_tags))
+        if current and telegram_length(current + token + closing) > limit:
+            parts.append(current + closing)
+            current = "".join(tag for _, tag in open_tags)
+        current += token
+        _track(token, open_tags)
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _track(token: str, open_tags: list[tuple[str, str]]) -> None:
+    if close := _CLOSE_TAG.fullmatch(token):
+        name = close.group(1).lower()
+        for index in range(len(open_tags) - 1, -1, -1):
+            if open_tags[index][0] == name:
+                del open_tags[index]
+                break
+    elif (opening := _OPEN_TAG.fullmatch(token)) and not token.endswith("/>"):
+        open_tags.append((opening.group(1).lower(), token))
+
+
+def messages(digest: Digest, excerpt_chars: int = 300) -> list[str]:
+    """The digest as Telegram HTML messages, each under the limit."""
+    return split_message(render_html(digest, excerpt_chars))

@@ -1,0 +1,133 @@
+"""One check run, start to end: the only orchestrator.
+
+sources -> noise filter -> diff -> digest -> store. A source that fails is recorded as failed
+and its snapshot stays as it was; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+
+import httpx
+
+from watcher import diff, digest
+from watcher.config import Config, SourceConfig
+from watcher.models import Change, Digest, Fetched, SourceOutcome
+from watcher.noise import NoiseFilter
+from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
+from watcher.store import SourceUpdate, Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[SourceOutcome], None]
+
+
+@dataclass
+class CheckResult:
+    digest: Digest
+    text: str
+    html: str
+    run_id: int | None
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.digest.outcomes) and len(self.digest.failed) == len(
+            self.digest.outcomes)
+
+
+@dataclass
+class _SourceRun:
+    outcome: SourceOutcome
+    changes: list[Change]
+    update: SourceUpdate | None
+
+
+def build_sources(config: Config, only: list[str] | None = None) -> list[Source]:
+    chosen = [s for s in config.sources if s.options.get("enabled", True)]
+    if only:
+        chosen = [s for s in config.sources if s.name in only]
+    return [SOURCE_KINDS[s.kind](s.name, s.options) for s in chosen]
+
+
+def _noise_filter(config: Config, source: SourceConfig | None) -> NoiseFilter:
+    own = source.options.get("ignore", []) if source else []
+    return NoiseFilter([*config.ignore, *own])
+
+
+async def run_check(
+    config: Config,
+    store: Store,
+    *,
+    dry_run: bool = False,
+    only: list[str] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    progress: Progress | None = None,
+) -> CheckResult:
+    sources = build_sources(config, only)
+    run_id = None if dry_run else store.start_run(now())
+    headers = {"User-Agent": config.http.user_agent}
+    async with httpx.AsyncClient(timeout=config.http.timeout, headers=headers,
+                                 follow_redirects=True) as http:
+        runs = await asyncio.gather(*(
+            _check_source(config, store, source, http, progress) for source in sources
+        ))
+    changes = [change for run in runs for change in run.changes]
+    result = digest.build(changes, [run.outcome for run in runs], now())
+    render = partial(_render, config.digest.excerpt_chars)
+    if run_id is None:
+        text, html = render(result)
+    else:
+        updates = [run.update for run in runs if run.update is not None]
+        text, html = store.commit_run(run_id, now(), result, digest.headline(result), updates,
+                                      render)
+    return CheckResult(result, text, html, run_id)
+
+
+def _render(excerpt_chars: int, result: Digest) -> tuple[str, str]:
+    return digest.render_text(result, excerpt_chars), digest.render_html(result, excerpt_chars)
+
+
+async def _check_source(config: Config, store: Store, source: Source,
+                        http: httpx.AsyncClient, progress: Progress | None) -> _SourceRun:
+    previous = store.current_items(source.name)
+    ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes)
+    try:
+        fetched = await source.fetch(ctx)
+    except FetchError as exc:
+        run = _failed(source, str(exc))
+    except Exception as exc:  # a bug in one source must not cost the others their run
+        log.exception("source %s crashed", source.name)
+        run = _failed(source, f"internal error ({type(exc).__name__}); see the log")
+    else:
+        settings = next((s for s in config.sources if s.name == source.name), None)
+        run = _compared(store, source, fetched, previous, _noise_filter(config, settings))
+    if progress:
+        progress(run.outcome)
+    return run
+
+
+def _failed(source: Source, error: str) -> _SourceRun:
+    outcome = SourceOutcome(source.name, source.kind, "failed", error=error, url=source.link)
+    return _SourceRun(outcome, [], None)
+
+
+def _compared(store: Store, source: Source, fetched: Fetched, previous: dict,
+              noise: NoiseFilter) -> _SourceRun:
+    fetched.items = [noise.clean(item) for item in fetched.items]
+    found = diff.compare(previous, fetched)
+    update = SourceUpdate(
+        source=source.name,
+        kind=source.kind,
+        items=found.added + [new for _, new in found.modified],
+        removed=[item.key for item in found.removed],
+    )
+    baseline = not store.is_baselined(source.name)
+    status = "baseline" if baseline else "ok"
+    outcome = SourceOutcome(source.name, source.kind, status, items=len(fetched.items),
+                            url=source.link)
+    return _SourceRun(outcome, [] if baseline else diff.changes(source.name, found), update)

@@ -1,0 +1,295 @@
+"""The one store: SQLite (stdlib sqlite3, WAL) holding snapshots with history, runs, the digest
+archive and subscribers. The schema is versioned; `MIGRATIONS[n]` takes version n to n+1.
+
+A source's snapshot is advanced in the same transaction that stores the digest built from it
+(`commit_run`), so a crash in between re-reports those changes on the next run instead of
+losing them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from watcher.models import Change, Digest, Item, SourceOutcome
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1: the core tables.
+    """
+    CREATE TABLE sources (
+        name TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        baseline_at TEXT NOT NULL,
+        last_ok_at TEXT
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running'
+    );
+    CREATE TABLE run_sources (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        items INTEGER NOT NULL,
+        error TEXT,
+        url TEXT,
+        PRIMARY KEY (run_id, source)
+    );
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        seen_at TEXT NOT NULL,
+        removed INTEGER NOT NULL DEFAULT 0,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        url TEXT NOT NULL,
+        text TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        UNIQUE (source, item_key, version)
+    );
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        created_at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        headline TEXT NOT NULL,
+        text TEXT NOT NULL,
+        html TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        outcomes TEXT NOT NULL
+    );
+    CREATE TABLE subscribers (
+        chat_id INTEGER PRIMARY KEY,
+        categories TEXT NOT NULL DEFAULT '[]',
+        added_at TEXT NOT NULL
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is from a newer version of the watcher."""
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """What one source's snapshot becomes: new or changed items, and keys that went away."""
+
+    source: str
+    kind: str
+    items: list[Item]
+    removed: list[str]
+
+
+@dataclass(frozen=True)
+class ArchivedDigest:
+    id: int
+    created_at: datetime
+    kind: str
+    headline: str
+    text: str
+    html: str
+    digest: Digest
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection):
+        self._db = connection
+
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        """Open (creating and migrating if needed) the store at `path`; ':memory:' for none."""
+        if str(path) != ":memory:":
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot create its folder: {exc.strerror}") from None
+        try:
+            db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc}") from None
+        store = cls(db)
+        store._migrate(str(path))
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self, where: str) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{where}: schema version {version} is newer than this watcher "
+                             f"knows ({SCHEMA_VERSION}); upgrade the watcher")
+        for target in range(version, SCHEMA_VERSION):
+            with self._transaction() as db:
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    # --- snapshots -------------------------------------------------------------------------
+
+    def is_baselined(self, source: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM sources WHERE name = ?", (source,)).fetchone()
+        return row is not None
+
+    def current_items(self, source: str) -> dict[str, Item]:
+        """The latest version of every item of `source` that is not removed, by key."""
+        rows = self._db.execute(
+            """
+            SELECT s.* FROM snapshots s
+            JOIN (SELECT item_key, MAX(version) AS version FROM snapshots
+                  WHERE source = ? GROUP BY item_key) latest
+              ON s.item_key = latest.item_key AND s.version = latest.version
+            WHERE s.source = ? AND s.removed = 0
+            ORDER BY s.id
+            """,
+            (source, source),
+        ).fetchall()
+        return {row["item_key"]: _item(row) for row in rows}
+
+    def history(self, source: str, item_key: str) -> list[tuple[datetime, Item | None]]:
+        """Every stored version of one item, oldest first; None marks a removal."""
+        rows = self._db.execute(
+            "SELECT * FROM snapshots WHERE source = ? AND item_key = ? ORDER BY version",
+            (source, item_key),
+        ).fetchall()
+        return [(_time(r["seen_at"]), None if r["removed"] else _item(r)) for r in rows]
+
+    # --- runs ------------------------------------------------------------------------------
+
+    def start_run(self, now: datetime) -> int:
+        with self._transaction() as db:
+            cursor = db.execute("INSERT INTO runs (started_at) VALUES (?)", (_iso(now),))
+        return int(cursor.lastrowid)
+
+    def commit_run(self, run_id: int, now: datetime, digest: Digest, headline: str,
+                   updates: list[SourceUpdate],
+                   render: Callable[[Digest], tuple[str, str]]) -> tuple[str, str]:
+        """Advance the snapshots and archive the digest in one transaction.
+
+        The digest gets its archive id here; `render` turns it into (text, html) once the id
+        is known, inside the same transaction, and its result is returned.
+        """
+        with self._transaction() as db:
+            for update in updates:
+                self._advance(db, run_id, now, update)
+            for outcome in digest.outcomes:
+                db.execute(
+                    "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, outcome.source, outcome.kind, outcome.status, outcome.items,
+                     outcome.error, outcome.url),
+                )
+            cursor = db.execute(
+                "INSERT INTO digests (run_id, created_at, kind, headline, text, html, changes,"
+                " outcomes) VALUES (?, ?, ?, ?, '', '', ?, ?)",
+                (run_id, _iso(digest.created_at), digest.kind, headline,
+                 json.dumps([c.to_dict() for c in digest.changes], ensure_ascii=False),
+                 json.dumps([o.to_dict() for o in digest.outcomes], ensure_ascii=False)),
+            )
+            digest.id = int(cursor.lastrowid)
+            text, html = render(digest)
+            db.execute("UPDATE digests SET text = ?, html = ? WHERE id = ?",
+                       (text, html, digest.id))
+            status = "failed" if digest.outcomes and len(digest.failed) == len(
+                digest.outcomes) else "ok"
+            db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
+                       (_iso(now), status, run_id))
+        return text, html
+
+    def _advance(self, db: sqlite3.Connection, run_id: int, now: datetime,
+                 update: SourceUpdate) -> None:
+        db.execute(
+            "INSERT INTO sources (name, kind, baseline_at, last_ok_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET last_ok_at = excluded.last_ok_at",
+            (update.source, update.kind, _iso(now), _iso(now)),
+        )
+        versions = dict(db.execute(
+            "SELECT item_key, MAX(version) FROM snapshots WHERE source = ? GROUP BY item_key",
+            (update.source,),
+        ).fetchall())
+        rows = [(item, 0) for item in update.items]
+        rows += [(Item(key, "", "", "", ""), 1) for key in update.removed]
+        for item, is_removed in rows:
+            db.execute(
+                "INSERT INTO snapshots (source, item_key, version, run_id, seen_at, removed,"
+                " kind, title, url, text, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (update.source, item.key, versions.get(item.key, 0) + 1, run_id, _iso(now),
+                 is_removed, item.kind, item.title, item.url, item.text,
+                 json.dumps(item.meta, ensure_ascii=False, default=str)),
+            )
+
+    def last_run(self) -> tuple[int, datetime, datetime | None, str] | None:
+        row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        finished = _time(row["finished_at"]) if row["finished_at"] else None
+        return row["id"], _time(row["started_at"]), finished, row["status"]
+
+    # --- the digest archive ----------------------------------------------------------------
+
+    def digests(self, limit: int = 10) -> list[ArchivedDigest]:
+        rows = self._db.execute(
+            "SELECT * FROM digests ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [_archived(row) for row in rows]
+
+    def digest(self, digest_id: int) -> ArchivedDigest | None:
+        row = self._db.execute("SELECT * FROM digests WHERE id = ?", (digest_id,)).fetchone()
+        return _archived(row) if row else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _item(row: sqlite3.Row) -> Item:
+    return Item(key=row["item_key"], kind=row["kind"], title=row["title"], url=row["url"],
+                text=row["text"], meta=json.loads(row["meta"]))
+
+
+def _archived(row: sqlite3.Row) -> ArchivedDigest:
+    digest = Digest(
+        kind=row["kind"],
+        created_at=_time(row["created_at"]),
+        changes=[Change.from_dict(c) for c in json.loads(row["changes"])],
+        outcomes=[SourceOutcome.from_dict(o) for o in json.loads(row["outcomes"])],
+        id=row["id"],
+    )
+    return ArchivedDigest(id=row["id"], created_at=digest.created_at, kind=row["kind"],
+                          headline=row["headline"], text=row["text"], html=row["html"],
+                          digest=digest)
