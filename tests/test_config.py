@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from watcher import config
+from watcher.config import ConfigError
+
+SHIPPED = Path("config/watcher.toml")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "watcher.toml"
+    path.write_text(text)
+    return path
+
+
+MINIMAL = """
+[[sources]]
+name = "chan"
+kind = "telegram_channel"
+channel = "cocoon"
+"""
+
+
+def test_shipped_config_loads_with_every_source_kind():
+    settings = config.load(SHIPPED)
+    kinds = {s.kind for s in settings.sources}
+    assert kinds == {"telegram_channel", "github", "web_page", "artifact"}
+    assert settings.store_path == Path("data/watcher.db")
+    assert settings.telegram.token_env == "TELEGRAM_BOT_TOKEN"
+    github = next(s for s in settings.sources if s.kind == "github")
+    assert github.options["repo"] == "TelegramMessenger/cocoon"
+    assert github.options["token_env"] == "GITHUB_TOKEN"
+
+
+def test_defaults_fill_unset_options(tmp_path):
+    settings = config.load(write(tmp_path, MINIMAL))
+    [source] = settings.sources
+    assert source.options["base_url"] == "https://t.me"
+    assert source.options["max_posts"] == 100
+    assert source.options["ignore"] == []
+
+
+def test_config_path_resolution(monkeypatch):
+    monkeypatch.delenv(config.ENV_VAR, raising=False)
+    assert config.resolve_path(None) == config.DEFAULT_PATH
+    monkeypatch.setenv(config.ENV_VAR, "/etc/w.toml")
+    assert config.resolve_path(None) == Path("/etc/w.toml")
+    assert config.resolve_path("x.toml") == Path("x.toml")
+
+
+@pytest.mark.parametrize(("text", "key", "words"), [
+    (MINIMAL.replace("telegram_channel", "rss"), "sources[0] (chan).kind", "unknown source kind"),
+    (MINIMAL + MINIMAL, "sources[1] (chan).name", "duplicate source name"),
+    (MINIMAL.replace('channel = "cocoon"', ""), "sources[0] (chan).channel", "missing"),
+    (MINIMAL + 'base_url = "ftp://t.me"', "sources[0] (chan).base_url", "not an http(s) URL"),
+    (MINIMAL + "max_posts = \"many\"", "sources[0] (chan).max_posts", "is not a int"),
+    (MINIMAL + "colour = 1", "sources[0] (chan).colour", "unknown key"),
+    (MINIMAL + "ignore = ['(unclosed']", "sources[0] (chan).ignore[0]", "bad regular expression"),
+    ('language = "fr"\n' + MINIMAL, "language", "not supported"),
+    ("[telegram]\ntoken_env = 'abc def'\n" + MINIMAL, "telegram.token_env", "environment"),
+    ("[http]\ntimeout = 0\n" + MINIMAL, "http.timeout", "greater than 0"),
+    ("", "sources", "no sources configured"),
+    ("[[sources]]\nkind = 'github'\nrepo = 'a/b'", "sources[0].name", "missing"),
+    ("sources = [", "(syntax)", "Expected"),
+])
+def test_bad_config_names_file_key_and_fix(tmp_path, text, key, words):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    error = caught.value
+    assert error.key == key
+    assert words in error.problem
+    assert str(path) in str(error) and "fix:" in str(error)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        config.load(tmp_path / "nope.toml")
