@@ -16,5 +16,5 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def real_fixtures() -> Path:
     """The real samples in ../shared/fixtures/real (read-only; cite, never edit)."""
     if not REAL.is_dir():
-        pytest.fail(f"real fixtures not found at {REAL}: clone the project with ../shared beside it")
+        pytest.fail(f"real fixtures not found at {REAL}: clone with ../shared beside it")
     return REAL

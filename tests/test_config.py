@@ -62,7 +62,7 @@ def test_config_path_resolution(monkeypatch):
     ("[http]\ntimeout = 0\n" + MINIMAL, "http.timeout", "greater than 0"),
     ("", "sources", "no sources configured"),
     ("[[sources]]\nkind = 'github'\nrepo = 'a/b'", "sources[0].name", "missing"),
-    ("sources = [", "(syntax)", "Expected"),
+    ("sources = [", "(syntax)", "Invalid value"),
 ])
 def test_bad_config_names_file_key_and_fix(tmp_path, text, key, words):
     path = write(tmp_path, text)

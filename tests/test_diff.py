@@ -1,4 +1,4 @@
-from watcher.diff import compare, changes
+from watcher.diff import changes, compare
 from watcher.models import Fetched, Item
 
 

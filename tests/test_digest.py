@@ -27,9 +27,10 @@ def test_text_names_each_change_with_its_link_and_section():
                   "https://cocoon.org/docs/gpu", section="Supported GPUs", after="- NVIDIA B200")
     out = digest.render_text(digest.build([post_change(13), page], OK, NOW))
     assert "+ New post: GPU owners can apply now — https://t.me/cocoon/13" in out
-    assert "+ Added: GPU Confidential Computing › Supported GPUs — https://cocoon.org/docs/gpu" in out
+    assert ("+ Added: GPU Confidential Computing › Supported GPUs — https://cocoon.org/docs/gpu"
+            in out)
     assert "after: - NVIDIA B200" in out
-    assert out.splitlines()[1] == "2 changes: new post, added"
+    assert out.splitlines()[1] == "2 changes: new post, page edit"
 
 
 def test_failed_source_is_listed_not_hidden():
@@ -43,7 +44,7 @@ def test_failed_source_is_listed_not_hidden():
 def test_baseline_digest_lists_what_is_tracked():
     outcomes = [SourceOutcome("GitHub", "github", "baseline", 71, url="https://github.com/x")]
     out = digest.render_text(digest.build([], outcomes, NOW))
-    assert "Baseline recorded: 1 sources, 71 items" in out
+    assert "Baseline recorded: 1 source, 71 items" in out
     assert "GitHub: 71 items — https://github.com/x" in out
 
 

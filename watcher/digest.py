@@ -59,21 +59,24 @@ def headline(digest: Digest) -> str:
     """One line for archive listings."""
     if digest.kind == "baseline":
         items = sum(o.items for o in digest.baselined)
-        return f"Baseline recorded: {len(digest.baselined)} sources, {items} items"
+        sources = _count(len(digest.baselined), "source")
+        return f"Baseline recorded: {sources}, {_count(items, 'item')}"
     if digest.kind == "no_changes":
         text = "No changes"
     else:
         counts: dict[str, int] = {}
         for change in digest.changes:
-            name = label(change).lower()
+            name = "page edit" if change.section is not None else label(change).lower()
             counts[name] = counts.get(name, 0) + 1
         parts = [f"{n} × {name}" if n > 1 else name for name, n in counts.items()]
-        text = f"{len(digest.changes)} changes: " + ", ".join(parts)
-        if len(digest.changes) == 1:
-            text = "1 change: " + parts[0]
+        text = f"{_count(len(digest.changes), 'change')}: " + ", ".join(parts)
     if digest.failed:
-        text += f" ({len(digest.failed)} source{'s' if len(digest.failed) > 1 else ''} failed)"
+        text += f" ({_count(len(digest.failed), 'source')} failed)"
     return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
         sections.append(_Section(source, outcome.url if outcome else None, lines))
     if digest.baselined:
         sections.append(_Section("Baseline recorded (now tracked, not reported as new)", None, [
-            (f"{o.source}: {o.items} items", o.url, []) for o in digest.baselined
+            (f"{o.source}: {_count(o.items, 'item')}", o.url, []) for o in digest.baselined
         ]))
     if digest.failed:
         sections.append(_Section("Could not check (last good copy kept)", None, [

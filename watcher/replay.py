@@ -46,11 +46,8 @@ class Recording:
                 body = (week_dir / spec["file"]).read_bytes() if spec.get("file") else b""
                 headers = {k: _expand(v, base) for k, v in spec.get("headers", {}).items()}
                 key = (spec["path"], _query_key(spec.get("query", {}).items()))
-                recording.routes[key] = Route(
-                    status=spec.get("status", 200),
-                    headers=headers,
-                    body=_expand(body.decode("utf-8"), base).encode("utf-8"),
-                )
+                recording.routes[key] = Route(spec.get("status", 200), headers,
+                                              _expand_body(body, base))
         return recording
 
     def find(self, raw_path: str) -> Route | None:
@@ -60,6 +57,13 @@ class Recording:
 
 def _query_key(pairs) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in pairs))
+
+
+def _expand_body(body: bytes, base: str) -> bytes:
+    try:
+        return _expand(body.decode("utf-8"), base).encode("utf-8")
+    except UnicodeDecodeError:
+        return body  # binary bodies are served as recorded
 
 
 def _expand(text: str, base: str) -> str:

@@ -82,15 +82,20 @@ async def read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def transport_error(url: str, exc: httpx.HTTPError) -> FetchError:
+    """A FetchError for a request that got no HTTP answer (timeout, refused, DNS, TLS)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(f"{url}: timed out")
+    return FetchError(f"{url}: {type(exc).__name__}: {exc}")
+
+
 async def get_text(ctx: FetchContext, url: str, **kwargs: Any) -> tuple[httpx.Response, str]:
     """GET a URL and decode its body, mapping transport and HTTP errors to FetchError."""
     try:
         async with ctx.http.stream("GET", url, **kwargs) as response:
             body = await read_capped(response, ctx.max_bytes)
-    except httpx.TimeoutException as exc:
-        raise FetchError(f"{url}: timed out") from exc
     except httpx.HTTPError as exc:
-        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+        raise transport_error(url, exc) from exc
     if response.status_code >= 400:
         raise FetchError(f"{url}: HTTP {response.status_code}")
     encoding = response.charset_encoding or "utf-8"

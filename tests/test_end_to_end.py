@@ -1,0 +1,116 @@
+"""`watcher check` against a local server playing week 1, week 2, then week 2 again.
+
+The recordings are the ones `watcher demo` serves (watcher/demo_data, see its README): real
+cocoon commits and docs, simulated channel posts in real t.me markup, and week-2 noise that
+must not show up as a change.
+"""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from watcher.cli import main
+from watcher.demo import DATA, run_demo, write_config
+from watcher.replay import ReplayServer
+
+
+@pytest.fixture
+def server():
+    with ReplayServer(DATA) as replay:
+        yield replay
+
+
+def check(config_path: Path, capsys, *extra: str) -> tuple[int, str]:
+    code = main(["check", "--config", str(config_path), *extra])
+    return code, capsys.readouterr().out
+
+
+def test_baseline_then_each_change_then_quiet(server, tmp_path, capsys):
+    config_path = write_config(tmp_path, server.base_url)
+
+    code, first = check(config_path, capsys)
+    assert code == 0
+    assert "Baseline recorded: 4 sources" in first
+    assert "New " not in first
+
+    server.use_week(2)
+    code, second = check(config_path, capsys, "--json")
+    assert code == 0
+    changes = json.loads(second)["changes"]
+    found = sorted((c["item_kind"], c["kind"], c["section"] or "") for c in changes)
+    assert found == [
+        ("artifact", "modified", ""),
+        ("commit", "added", ""),
+        ("page", "added", ""),
+        ("page", "added", "Supported GPUs"),
+        ("post", "added", ""),
+        ("post", "modified", ""),
+        ("release", "added", ""),
+    ]
+    by_kind = {(c["item_kind"], c["kind"], c["section"] or ""): c for c in changes}
+    assert by_kind[("commit", "added", "")]["title"] == "update ton"
+    assert by_kind[("page", "added", "Supported GPUs")]["after"] == "- NVIDIA B200"
+    assert by_kind[("page", "added", "")]["url"].endswith("/site/docs/seal-keys")
+    assert by_kind[("post", "modified", "")]["url"].endswith("/11")
+    assert by_kind[("post", "added", "")]["url"].endswith("/13")
+
+    code, third = check(config_path, capsys)
+    assert code == 0
+    assert "No changes" in third
+
+
+def test_digest_text_of_week_two_reads_well(server, tmp_path, capsys):
+    config_path = write_config(tmp_path, server.base_url)
+    check(config_path, capsys)
+    server.use_week(2)
+    _, text = check(config_path, capsys)
+    assert "+ New commit: update ton — https://github.com/TelegramMessenger/cocoon/commit/" in text
+    assert "› Supported GPUs" in text
+    assert "after: - NVIDIA B200" in text
+
+    assert main(["archive", "list", "--config", str(config_path)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].startswith("#2 ") and "7 changes" in listing[0]
+    assert listing[1].startswith("#1 ") and "Baseline recorded" in listing[1]
+    assert main(["archive", "show", "2", "--config", str(config_path)]) == 0
+    assert capsys.readouterr().out == text
+
+
+def test_dry_run_leaves_no_store(server, tmp_path, capsys):
+    config_path = write_config(tmp_path, server.base_url)
+    code, out = check(config_path, capsys, "--dry-run")
+    assert code == 0 and "Baseline recorded" in out
+    assert not (tmp_path / "watcher.db").exists()
+
+
+def test_every_source_down_exits_1(tmp_path, capsys):
+    with ReplayServer(DATA) as replay:
+        base = replay.base_url
+    config_path = write_config(tmp_path, base)  # the server is gone: connection refused
+    code, out = check(config_path, capsys)
+    assert code == 1
+    assert "Could not check" in out
+
+
+def test_bad_config_exits_2_naming_file_and_key(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[[sources]]\nname = "x"\nkind = "nope"\n')
+    assert main(["check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "sources[0] (x).kind" in err and "fix:" in err
+
+
+def test_unknown_source_name_exits_2(server, tmp_path, capsys):
+    config_path = write_config(tmp_path, server.base_url)
+    assert main(["check", "--config", str(config_path), "--source", "nope"]) == 2
+    assert "no source named 'nope'" in capsys.readouterr().err
+
+
+def test_demo_prints_both_weeks():
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    text = out.getvalue()
+    assert "recorded week 1" in text and "Baseline recorded" in text
+    assert "recorded week 2" in text and "New commit: update ton" in text

@@ -1,0 +1,240 @@
+"""GitHub: the commits on a repository's default branch, its releases and its tags, via PyGithub.
+
+PyGithub is synchronous (requests), so the whole read runs in a worker thread. Commits are walked
+newest first only down to the first one already stored; releases and tags are read whole, up to
+their caps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+import requests
+from github import Auth, Github, GithubException
+from github.Commit import Commit
+from github.GithubException import (
+    BadCredentialsException,
+    RateLimitExceededException,
+    UnknownObjectException,
+)
+from github.GitRelease import GitRelease
+from github.Repository import Repository
+from github.Tag import Tag
+from urllib3.util.retry import Retry
+
+from watcher.models import Fetched, Item
+from watcher.sources.base import FetchContext, FetchError, Source, SourceGone, register
+
+PER_PAGE = 100
+TITLE_LIMIT = 100
+COMMIT_PREFIX = "commit:"
+TAG_PREFIX = "tag:"
+
+
+@register
+class GitHubSource(Source):
+    """One repository: `repo` is "owner/name"; `api_url` points elsewhere for tests and GHE."""
+
+    kind = "github"
+    required = ("repo",)
+    defaults = {
+        "api_url": "https://api.github.com",
+        "token_env": "GITHUB_TOKEN",
+        "max_commits": 100,
+        "max_releases": 50,
+        "max_tags": 50,
+        "timeout": 15.0,
+    }
+
+    @property
+    def repo(self) -> str:
+        return self.options["repo"]
+
+    @property
+    def link(self) -> str:
+        return f"https://github.com/{self.repo}"
+
+    async def fetch(self, ctx: FetchContext) -> Fetched:
+        items = await asyncio.to_thread(self._read, known_shas(ctx.previous))
+        release_tags = {f"{TAG_PREFIX}{i.meta['tag']}" for i in items if i.kind == "release"}
+        # A release brings its tag: report the release once, not "new tag" beside it. A bare
+        # tag that later gets a release is carried forward quietly, not reported removed.
+        items = [i for i in items if i.key not in release_tags]
+        return Fetched(items, covers=lambda item: covers(item) and item.key not in release_tags)
+
+    def _read(self, known: set[str]) -> list[Item]:
+        try:
+            with self._client() as gh:
+                repo = gh.get_repo(self.repo)
+                return [
+                    *commit_items(repo, known, self.options["max_commits"]),
+                    *release_items(repo, self.options["max_releases"]),
+                    *tag_items(repo, self.repo, self.options["max_tags"]),
+                ]
+        except (GithubException, requests.RequestException, json.JSONDecodeError) as exc:
+            raise fetch_error(exc, self.repo, self.options["token_env"]) from exc
+
+    def _client(self) -> Github:
+        token = os.environ.get(self.options["token_env"])
+        return Github(
+            base_url=self.options["api_url"],
+            auth=Auth.Token(token) if token else None,
+            per_page=PER_PAGE,
+            # PyGithub asserts an int here; round up so a sub-second timeout never becomes 0
+            timeout=math.ceil(self.options["timeout"]),
+            retry=retry_policy(),
+            seconds_between_requests=None,
+        )
+
+
+def retry_policy() -> Retry:
+    """A couple of quick retries for a flaky server. PyGithub's default, GithubRetry, would
+    instead sleep until the rate-limit reset, which can hold a weekly check for up to an hour."""
+    return Retry(
+        total=2,
+        backoff_factor=0.5,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        # a 503's Retry-After has no upper bound; the backoff above does
+        respect_retry_after_header=False,
+        # hand the last 5xx to PyGithub, so the error names the status, not "too many retries"
+        raise_on_status=False,
+    )
+
+
+def known_shas(previous: Mapping[str, Item]) -> set[str]:
+    return {key.removeprefix(COMMIT_PREFIX) for key in previous if key.startswith(COMMIT_PREFIX)}
+
+
+def covers(item: Item) -> bool:
+    # History is append-only and the walk stops at the first stored commit, so a stored commit
+    # missing from this fetch was simply not reached; releases and tags are read whole.
+    return item.kind != "commit"
+
+
+def commit_items(repo: Repository, known: set[str], limit: int) -> list[Item]:
+    """The default branch, newest first, down to the first stored commit or `limit` commits."""
+    items: list[Item] = []
+    try:
+        # islice stops before asking for the next page once `limit` is reached
+        for commit in islice(repo.get_commits(sha=repo.default_branch), limit):
+            if commit.sha in known:
+                break
+            items.append(commit_item(commit))
+    except GithubException as exc:
+        if exc.status != 409:  # 409 is GitHub's answer for an empty repository: no history yet
+            raise
+    return items
+
+
+def commit_item(commit: Commit) -> Item:
+    # Only fields present in the list response: any other attribute makes PyGithub fetch the
+    # commit again, one request per commit.
+    message = commit.commit.message
+    author = commit.commit.author
+    return Item(
+        key=f"{COMMIT_PREFIX}{commit.sha}",
+        kind="commit",
+        title=first_line(message),
+        url=commit.html_url,
+        text=message,
+        meta={
+            "sha": commit.sha,
+            "author": author.name,
+            "date": iso(author.date),
+            "parents": len(commit.parents),
+        },
+    )
+
+
+def release_items(repo: Repository, limit: int) -> list[Item]:
+    return [release_item(release) for release in islice(repo.get_releases(), limit)]
+
+
+def release_item(release: GitRelease) -> Item:
+    return Item(
+        key=f"release:{release.id}",
+        kind="release",
+        title=release.name or release.tag_name,
+        url=release.html_url,
+        text=normalise(f"{release.tag_name}\n{release.name or ''}\n\n{release.body or ''}"),
+        meta={
+            "tag": release.tag_name,
+            "published_at": iso(release.published_at),
+            "prerelease": release.prerelease,
+            "draft": release.draft,
+        },
+    )
+
+
+def tag_items(repo: Repository, full_name: str, limit: int) -> list[Item]:
+    return [tag_item(tag, full_name) for tag in islice(repo.get_tags(), limit)]
+
+
+def tag_item(tag: Tag, full_name: str) -> Item:
+    return Item(
+        key=f"{TAG_PREFIX}{tag.name}",
+        kind="tag",
+        title=tag.name,
+        url=f"https://github.com/{full_name}/releases/tag/{tag.name}",
+        text=f"{tag.name} {tag.commit.sha}",
+        meta={"sha": tag.commit.sha},
+    )
+
+
+def fetch_error(exc: Exception, repo: str, token_env: str) -> FetchError:
+    """Say what went wrong in words a person can act on. Never include the token itself."""
+    prefix = f"github {repo}"
+    if isinstance(exc, UnknownObjectException):
+        return SourceGone(f"{prefix}: repository not found")
+    if isinstance(exc, RateLimitExceededException):
+        return FetchError(
+            f"{prefix}: GitHub API rate limit exceeded ({reset_hint(exc.headers)}); "
+            f"setting the {token_env} environment variable to a token raises the limit"
+        )
+    if isinstance(exc, BadCredentialsException):
+        return FetchError(f"{prefix}: bad credentials; check the token in {token_env}")
+    if isinstance(exc, GithubException):
+        return FetchError(f"{prefix}: HTTP {exc.status} {server_message(exc.data)}".rstrip())
+    if isinstance(exc, json.JSONDecodeError):
+        return FetchError(f"{prefix}: the answer was not valid JSON")
+    if isinstance(exc, requests.Timeout):
+        return FetchError(f"{prefix}: timed out")
+    return FetchError(f"{prefix}: {type(exc).__name__}")
+
+
+def reset_hint(headers: Mapping[str, str] | None) -> str:
+    # Read the exception's own headers: Github.rate_limiting_resettime makes a request of its
+    # own when no reset was seen, and that request would be rate limited too.
+    headers = headers or {}
+    if "x-ratelimit-reset" in headers:
+        reset = datetime.fromtimestamp(int(float(headers["x-ratelimit-reset"])), tz=UTC)
+        return f"resets at {reset:%Y-%m-%d %H:%M} UTC"
+    if "retry-after" in headers:
+        return f"retry after {headers['retry-after']} s"
+    return "reset time not given"
+
+
+def server_message(data: Any) -> str:
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+
+def first_line(text: str) -> str:
+    line = text.strip().split("\n", 1)[0].strip()
+    return line if len(line) <= TITLE_LIMIT else line[: TITLE_LIMIT - 1].rstrip() + "…"
+
+
+def normalise(text: str) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,143 @@
+"""Web pages: a configured URL (plus `extra_urls`), and optionally the pages found under a prefix.
+
+Each page becomes one Item whose text is the page's normalised main content (see `page_text`),
+so cache-busters, footers, hidden tokens and navigation never count as a change, and a new page
+under `discover_prefix` shows up as a new item.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from watcher.models import Fetched, Item
+from watcher.sources.base import FetchContext, FetchError, Source, get_text, register
+from watcher.sources.page_text import Page, normalize_url, parse_page
+
+CONCURRENCY = 4
+"""Pages of one source fetched at the same time."""
+
+
+@register
+class WebPageSource(Source):
+    kind = "web_page"
+    required = ("url",)
+    defaults = {
+        "selector": "",
+        "discover_prefix": "",
+        "max_discovered": 30,
+        "extra_urls": [],
+    }
+
+    async def fetch(self, ctx: FetchContext) -> Fetched:
+        crawl = _Crawl(self, ctx)
+        await crawl.run()
+        return Fetched(items=crawl.items(), covers=crawl.covers)
+
+    def configured_urls(self) -> list[str]:
+        """The url and the extra_urls, normalised, without repeats, in configured order."""
+        extra = self.options.get("extra_urls") or []
+        raw = [self.options["url"], *([extra] if isinstance(extra, str) else extra)]
+        urls: list[str] = []
+        for value in raw:
+            url = normalize_url(str(value))
+            if not url or not url.startswith(("http://", "https://")):
+                raise FetchError(f"{self.name}: not an http(s) URL: {value!r}")
+            if url not in urls:
+                urls.append(url)
+        return urls
+
+
+class _Crawl:
+    """One run of one WebPageSource: configured pages first, then discovery, breadth first."""
+
+    def __init__(self, source: WebPageSource, ctx: FetchContext):
+        self.ctx = ctx
+        self.selector = str(source.options.get("selector") or "")
+        prefix = str(source.options.get("discover_prefix") or "")
+        self.prefix = (normalize_url(prefix) or "") if prefix else ""
+        self.budget = max(int(source.options.get("max_discovered", 30)), 0)
+        self.configured = source.configured_urls()
+        self.pages: dict[str, Page] = {}
+        self.discovered: list[str] = []  # attempted by discovery, in order
+        self.failed: set[str] = set()  # discovered pages that could not be read
+        self.truncated = False  # discovery stopped at the cap with links left to follow
+        self._limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def run(self) -> None:
+        results = await self._load_all(self.configured)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # a configured page failed: the whole source failed
+        frontier = self.configured
+        while self.prefix and frontier:
+            links = self._new_links(frontier)
+            if len(links) > self.budget:
+                self.truncated = True
+                links = links[: self.budget]
+            if not links:
+                break
+            self.budget -= len(links)
+            self.discovered.extend(links)
+            results = await self._load_all(links)
+            for url, result in zip(links, results, strict=True):
+                if isinstance(result, FetchError):
+                    self.failed.add(url)  # skipped; covers() keeps its last snapshot
+                elif isinstance(result, BaseException):
+                    raise result
+            frontier = [url for url in links if url in self.pages]
+
+    def _new_links(self, frontier: Iterable[str]) -> list[str]:
+        seen = set(self.configured) | set(self.discovered)
+        found: list[str] = []
+        for url in frontier:
+            for link in self.pages[url].links:
+                if link.startswith(self.prefix) and link not in seen:
+                    seen.add(link)
+                    found.append(link)
+        return found
+
+    async def _load_all(self, urls: list[str]) -> list[None | BaseException]:
+        return await asyncio.gather(*(self._load(url) for url in urls), return_exceptions=True)
+
+    async def _load(self, url: str) -> None:
+        async with self._limit:
+            response, html = await get_text(self.ctx, url, follow_redirects=True)
+        if response.url.scheme not in ("http", "https"):
+            raise FetchError(f"{url}: redirected to a non-http URL")
+        try:
+            self.pages[url] = await asyncio.to_thread(
+                parse_page, html, self.selector, str(response.url)
+            )
+        except ValueError as exc:
+            raise FetchError(f"{url}: {exc}") from exc
+
+    def items(self) -> list[Item]:
+        discovered = set(self.discovered)
+        return [
+            Item(
+                key=url,
+                kind="page",
+                title=self.pages[url].title or url,
+                url=url,
+                text=self.pages[url].text,
+                meta={"discovered": url in discovered},
+            )
+            for url in [*self.configured, *self.discovered]
+            if url in self.pages
+        ]
+
+    def covers(self, item: Item) -> bool:
+        """Which stored pages this run speaks for.
+
+        The pages read this run; a discovered page that failed is not covered (its last
+        snapshot is kept, never reported removed). When discovery ran to its end, without
+        failures and under the cap, it saw every page still linked under the prefix, so a
+        stored page under the prefix that it no longer found is covered: it was removed.
+        """
+        if item.key in self.pages:
+            return True
+        if item.key in self.failed or not self.prefix:
+            return False
+        complete = not self.truncated and not self.failed
+        return complete and item.key.startswith(self.prefix)
