@@ -80,7 +80,7 @@ async def test_a_failing_source_keeps_its_snapshot_and_does_not_stop_others(sett
     STATE.update(a=FetchError("example.org: HTTP 503"), b=[item("x", "ex 2")])
     result = await check(settings, T0 + timedelta(days=7))
     assert [o.status for o in result.digest.outcomes] == ["failed", "ok"]
-    assert "a: example.org: HTTP 503" in result.text
+    assert "a: example.org: HTTP 503; last good copy 2026-11-23 kept" in result.text
     assert [c.item_key for c in result.digest.changes] == ["x"]
     assert not result.all_failed
 
@@ -100,6 +100,8 @@ async def test_every_source_failing_is_flagged(settings):
     STATE.update(a=FetchError("down"), b=FetchError("down too"))
     result = await check(settings, T0)
     assert result.all_failed
+    assert "Nothing could be checked: 2 sources failed" in result.text
+    assert "a: down; nothing stored yet" in result.text
 
 
 async def test_noise_patterns_global_and_per_source(settings):

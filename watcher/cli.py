@@ -23,6 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # its retry warnings repeat what the digest says about the source
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     try:
         return args.handler(args)
     except (ConfigError, StoreError) as exc:

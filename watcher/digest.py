@@ -70,6 +70,8 @@ def headline(digest: Digest) -> str:
             counts[name] = counts.get(name, 0) + 1
         parts = [f"{n} × {name}" if n > 1 else name for name, n in counts.items()]
         text = f"{_count(len(digest.changes), 'change')}: " + ", ".join(parts)
+    if digest.failed and len(digest.failed) == len(digest.outcomes):
+        return f"Nothing could be checked: {_count(len(digest.failed), 'source')} failed"
     if digest.failed:
         text += f" ({_count(len(digest.failed), 'source')} failed)"
     return text
@@ -103,10 +105,16 @@ def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
             (f"{o.source}: {_count(o.items, 'item')}", o.url, []) for o in digest.baselined
         ]))
     if digest.failed:
-        sections.append(_Section("Could not check (last good copy kept)", None, [
-            (f"{o.source}: {o.error}", o.url, []) for o in digest.failed
+        sections.append(_Section("Could not check", None, [
+            (f"{o.source}: {o.error}; {_kept(o)}", o.url, []) for o in digest.failed
         ]))
     return sections
+
+
+def _kept(outcome: SourceOutcome) -> str:
+    if outcome.last_ok is None:
+        return "nothing stored yet"
+    return f"last good copy {outcome.last_ok[:10]} kept"
 
 
 def _change_line(change: Change, excerpt_chars: int) -> tuple[str, str | None, list[str]]:

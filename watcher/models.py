@@ -90,6 +90,8 @@ class SourceOutcome:
     items: int = 0
     error: str | None = None
     url: str | None = None
+    last_ok: str | None = None
+    """For a failed source: when its kept snapshot was read (ISO 8601), None if never."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +101,7 @@ class SourceOutcome:
             "items": self.items,
             "error": self.error,
             "url": self.url,
+            "last_ok": self.last_ok,
         }
 
     @classmethod

@@ -99,10 +99,10 @@ async def _check_source(config: Config, store: Store, source: Source,
     try:
         fetched = await source.fetch(ctx)
     except FetchError as exc:
-        run = _failed(source, str(exc))
+        run = _failed(store, source, str(exc))
     except Exception as exc:  # a bug in one source must not cost the others their run
         log.exception("source %s crashed", source.name)
-        run = _failed(source, f"internal error ({type(exc).__name__}); see the log")
+        run = _failed(store, source, f"internal error ({type(exc).__name__}); see the log")
     else:
         settings = next((s for s in config.sources if s.name == source.name), None)
         run = _compared(store, source, fetched, previous, _noise_filter(config, settings))
@@ -111,8 +111,10 @@ async def _check_source(config: Config, store: Store, source: Source,
     return run
 
 
-def _failed(source: Source, error: str) -> _SourceRun:
-    outcome = SourceOutcome(source.name, source.kind, "failed", error=error, url=source.link)
+def _failed(store: Store, source: Source, error: str) -> _SourceRun:
+    last_ok = store.last_ok(source.name)
+    outcome = SourceOutcome(source.name, source.kind, "failed", error=error, url=source.link,
+                            last_ok=last_ok.isoformat() if last_ok else None)
     return _SourceRun(outcome, [], None)
 
 

@@ -163,6 +163,12 @@ class Store:
         row = self._db.execute("SELECT 1 FROM sources WHERE name = ?", (source,)).fetchone()
         return row is not None
 
+    def last_ok(self, source: str) -> datetime | None:
+        """When the source was last read successfully (its snapshot is from then)."""
+        row = self._db.execute("SELECT last_ok_at FROM sources WHERE name = ?",
+                               (source,)).fetchone()
+        return _time(row[0]) if row and row[0] else None
+
     def current_items(self, source: str) -> dict[str, Item]:
         """The latest version of every item of `source` that is not removed, by key."""
         rows = self._db.execute(
