@@ -114,3 +114,14 @@ def test_demo_prints_both_weeks():
     text = out.getvalue()
     assert "recorded week 1" in text and "Baseline recorded" in text
     assert "recorded week 2" in text and "New commit: update ton" in text
+
+
+def test_quiet_week_prints_nothing_when_configured(server, tmp_path, capsys):
+    config_path = write_config(tmp_path, server.base_url)
+    config_path.write_text(config_path.read_text().replace("send_empty = true",
+                                                           "send_empty = false"))
+    check(config_path, capsys)
+    code, out = check(config_path, capsys)
+    assert (code, out) == (0, "")
+    assert main(["archive", "show", "2", "--config", str(config_path)]) == 0
+    assert "No changes" in capsys.readouterr().out

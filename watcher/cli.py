@@ -13,7 +13,7 @@ from watcher import __version__, config, digest
 from watcher.config import Config, ConfigError
 from watcher.demo import run_demo
 from watcher.models import SourceOutcome
-from watcher.pipeline import CheckResult, run_check
+from watcher.pipeline import run_check
 from watcher.store import Store, StoreError
 
 EXIT_OK, EXIT_ALL_FAILED, EXIT_USAGE = 0, 1, 2
@@ -89,7 +89,10 @@ def _check(args: argparse.Namespace) -> int:
                                        progress=_progress_printer()))
     finally:
         store.close()
-    _print_result(result, as_json=args.json)
+    if args.json:
+        print(json.dumps(digest.render_json(result.digest), ensure_ascii=False, indent=2))
+    elif settings.digest.send_empty or not digest.is_quiet(result.digest):
+        print(result.text, end="")
     return EXIT_ALL_FAILED if result.all_failed else EXIT_OK
 
 
@@ -103,13 +106,6 @@ def _progress_printer():
         print(f"  {outcome.source}: {outcome.status} ({detail})", file=sys.stderr)
 
     return show
-
-
-def _print_result(result: CheckResult, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(digest.render_json(result.digest), ensure_ascii=False, indent=2))
-    else:
-        print(result.text, end="")
 
 
 def _archive_list(args: argparse.Namespace) -> int:

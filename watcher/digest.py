@@ -49,6 +49,11 @@ def build(changes: list[Change], outcomes: list[SourceOutcome], now: datetime) -
     return Digest(kind=kind, created_at=now, changes=changes, outcomes=outcomes)
 
 
+def is_quiet(digest: Digest) -> bool:
+    """Nothing to tell: no change, no baseline, no failure (config may keep such a week silent)."""
+    return digest.kind == "no_changes" and not digest.failed
+
+
 def label(change: Change) -> str:
     if change.item_kind == "page" and change.section is not None:
         return {"added": "Added", "removed": "Removed", "modified": "Changed"}[change.kind]

@@ -16,7 +16,7 @@ from functools import partial
 import httpx
 
 from watcher import diff, digest
-from watcher.config import Config, SourceConfig
+from watcher.config import Config
 from watcher.models import Change, Digest, Fetched, SourceOutcome
 from watcher.noise import NoiseFilter
 from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
@@ -54,9 +54,8 @@ def build_sources(config: Config, only: list[str] | None = None) -> list[Source]
     return [SOURCE_KINDS[s.kind](s.name, s.options) for s in chosen]
 
 
-def _noise_filter(config: Config, source: SourceConfig | None) -> NoiseFilter:
-    own = source.options.get("ignore", []) if source else []
-    return NoiseFilter([*config.ignore, *own])
+def _noise_filter(config: Config, source: Source) -> NoiseFilter:
+    return NoiseFilter([*config.ignore, *source.options.get("ignore", [])])
 
 
 async def run_check(
@@ -104,8 +103,7 @@ async def _check_source(config: Config, store: Store, source: Source,
         log.exception("source %s crashed", source.name)
         run = _failed(store, source, f"internal error ({type(exc).__name__}); see the log")
     else:
-        settings = next((s for s in config.sources if s.name == source.name), None)
-        run = _compared(store, source, fetched, previous, _noise_filter(config, settings))
+        run = _compared(store, source, fetched, previous, _noise_filter(config, source))
     if progress:
         progress(run.outcome)
     return run
