@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from watcher import digest
 from watcher.digest import split_message, telegram_length
-from watcher.models import Change, SourceOutcome
+from watcher.models import Change, FactMove, SourceOutcome
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 OK = [SourceOutcome("Telegram @cocoon", "telegram_channel", "ok", 13, url="https://t.me/s/cocoon")]
@@ -24,13 +24,51 @@ def test_kind_follows_what_happened():
 
 def test_text_names_each_change_with_its_link_and_section():
     page = Change("cocoon.org", "u", "page", "added", "GPU Confidential Computing",
-                  "https://cocoon.org/docs/gpu", section="Supported GPUs", after="- NVIDIA B200")
-    out = digest.render_text(digest.build([post_change(13), page], OK, NOW))
-    assert "+ New post: GPU owners can apply now — https://t.me/cocoon/13" in out
-    assert ("+ Added: GPU Confidential Computing › Supported GPUs — https://cocoon.org/docs/gpu"
+                  "https://cocoon.org/docs/gpu", section="Supported GPUs", after="- NVIDIA B200",
+                  categories=["hardware"], hardware_direction="relaxed")
+    news = post_change(13)
+    news.categories = ["adoption"]
+    out = digest.render_text(digest.build([news, page], OK, NOW))
+    assert ("+ New post: GPU owners can apply now · Telegram @cocoon — https://t.me/cocoon/13"
             in out)
+    assert ("+ Added: GPU Confidential Computing › Supported GPUs [relaxed] · cocoon.org"
+            " — https://cocoon.org/docs/gpu" in out)
     assert "after: - NVIDIA B200" in out
     assert out.splitlines()[1] == "2 changes: new post, page edit"
+    assert out.index("== Hardware ==") < out.index("== Adoption ==")
+
+
+def test_headlines_lead_then_categories_with_other_last_and_folded():
+    moves = [FactMove("min_kernel", "Minimum host kernel", "hardware", "6.16", "6.12",
+                      "relaxed", url="https://cocoon.org/docs/deployment")]
+    commits = [Change("GitHub", f"commit:{n}", "commit", "added", f"fix typo {n}",
+                      f"https://github.com/c/{n}", categories=["other"]) for n in range(7)]
+    fee = Change("cocoon.org", "p", "page", "modified", "Smart contracts", "https://c/sc",
+                 section="Fees", before="0.01 TON", after="0.02 TON",
+                 categories=["pricing", "contract"])
+    result = digest.build([*commits, fee], OK, NOW)
+    result.moves = moves
+    out = digest.render_text(result)
+    lines = out.splitlines()
+    assert lines[1].startswith("Minimum host kernel 6.16 → 6.12 (relaxed); 8 changes")
+    assert lines[3] == "== What moved =="
+    assert lines[4] == ("Minimum host kernel 6.16 → 6.12 (relaxed)"
+                        " — https://cocoon.org/docs/deployment")
+    assert out.index("== Pricing ==") < out.index("== Other ==")
+    assert "[+contract]" in out
+    assert "7 changes: 7 × new commit" in out
+    assert "fix typo 3" not in out
+    data = digest.render_json(result)
+    assert data["headlines"][0]["text"] == "Minimum host kernel 6.16 → 6.12 (relaxed)"
+
+
+def test_move_wording():
+    new = FactMove("stake", "Stake", "contract", None, "100 TON")
+    gone = FactMove("vbios_required", "Updated VBIOS required", "hardware", "yes", None, "relaxed")
+    fee = FactMove("fee", "Fee / commission", "pricing", "0.01 TON", "0.02 TON", note="+100%")
+    assert digest.move_text(new) == "Stake: 100 TON (newly stated)"
+    assert digest.move_text(gone) == "Updated VBIOS required: no longer stated (was yes) (relaxed)"
+    assert digest.move_text(fee) == "Fee / commission 0.01 TON → 0.02 TON (+100%)"
 
 
 def test_failed_source_is_listed_not_hidden():
@@ -80,6 +118,8 @@ def _cuts_nothing(part: str) -> bool:
 
 def test_long_digest_splits_on_sections_under_the_limit():
     changes = [post_change(n, f"Post number {n} " + "lorem ipsum " * 20) for n in range(200)]
+    for n, change in enumerate(changes):
+        change.categories = [("hardware", "pricing", "models", "adoption")[n % 4]]
     parts = digest.messages(digest.build(changes, OK, NOW))
     assert len(parts) > 1
     assert all(telegram_length(p) <= 4096 for p in parts)

@@ -66,13 +66,22 @@ def test_digest_text_of_week_two_reads_well(server, tmp_path, capsys):
     check(config_path, capsys)
     server.use_week(2)
     _, text = check(config_path, capsys)
-    assert "+ New commit: update ton — https://github.com/TelegramMessenger/cocoon/commit/" in text
-    assert "› Supported GPUs" in text
+    lines = text.splitlines()
+    assert lines[1].startswith(
+        "Tested GPUs H200 NVL → B200, H200 NVL (relaxed) (+3 more); 7 changes")
+    assert lines[3] == "== What moved =="
+    assert lines[4].startswith("Tested GPUs H200 NVL → B200, H200 NVL (relaxed) — ")
+    assert lines[4].endswith("/site/docs/gpu")
+    assert "Docker client: preview (newly stated)" in text
+    assert ("+ New commit: update ton · GitHub TelegramMessenger/cocoon"
+            " — https://github.com/TelegramMessenger/cocoon/commit/") in text
+    assert "› Supported GPUs [relaxed] · cocoon.org" in text
     assert "after: - NVIDIA B200" in text
+    assert text.index("== Hardware ==") < text.index("== Tooling ==")
 
     assert main(["archive", "list", "--config", str(config_path)]) == 0
     listing = capsys.readouterr().out.splitlines()
-    assert listing[0].startswith("#2 ") and "7 changes" in listing[0]
+    assert listing[0].startswith("#2 ") and "Tested GPUs" in listing[0]
     assert listing[1].startswith("#1 ") and "Baseline recorded" in listing[1]
     assert main(["archive", "show", "2", "--config", str(config_path)]) == 0
     assert capsys.readouterr().out == text

@@ -17,7 +17,7 @@ def item(key: str, text: str) -> Item:
 def commit(store: Store, when: datetime, updates: list[SourceUpdate]):
     run = store.start_run(when)
     result = digest.build([], [SourceOutcome("tg", "telegram_channel", "ok", 1)], when)
-    store.commit_run(run, when, result, digest.headline(result), updates,
+    store.commit_run(run, when, result, digest.headline(result), updates, [],
                      lambda d: (f"text #{d.id}", f"<b>#{d.id}</b>"))
     return result
 
@@ -68,7 +68,7 @@ def test_failed_render_rolls_back_snapshots_and_digest(tmp_path):
 
     with pytest.raises(RuntimeError):
         store.commit_run(run, T0, result, "h", [SourceUpdate("tg", "k", [item("1", "a")], [])],
-                         broken)
+                         [], broken)
     assert store.current_items("tg") == {}
     assert not store.is_baselined("tg")
     assert store.digests() == []

@@ -65,6 +65,8 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    rules_path: Path | None = None
+    """The team's classification rules (relative paths are from the config file's folder)."""
     sources: tuple[SourceConfig, ...] = ()
 
 
@@ -90,7 +92,7 @@ def load(path: Path) -> Config:
 def parse(raw: Mapping[str, Any], path: Path) -> Config:
     check = _Checker(path)
     check.known_keys(raw, "", {"language", "ignore", "store", "http", "digest", "telegram",
-                                "sources"})
+                                "classify", "sources"})
     language = check.typed(raw, "language", str, "en")
     if language not in LANGUAGES:
         raise ConfigError(path, "language", f"{language!r} is not supported",
@@ -98,6 +100,8 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
     store = check.table(raw, "store", {"path"})
     http = check.table(raw, "http", {"timeout", "user_agent", "max_bytes"})
     digest = check.table(raw, "digest", {"send_empty", "excerpt_chars"})
+    classify = check.table(raw, "classify", {"rules"})
+    rules = check.typed(classify, "classify.rules", str, None)
     telegram = check.table(raw, "telegram", {"token_env", "chats"})
     return Config(
         path=path,
@@ -117,6 +121,7 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
             token_env=check.env_name(telegram, "telegram.token_env", "TELEGRAM_BOT_TOKEN"),
             chats=tuple(check.int_list(telegram, "telegram.chats")),
         ),
+        rules_path=path.parent / rules if rules else None,
         sources=tuple(_sources(raw.get("sources"), check)),
     )
 

@@ -89,6 +89,13 @@ def _page_changes(source: str, old: Item, new: Item) -> list[Change]:
     return result
 
 
+def section_text(text: str, section: str | None) -> str:
+    """The lines of a page governed by the heading `section` (with the heading itself)."""
+    lines = text.split("\n")
+    return "\n".join(line for line, heading in zip(lines, _headings(lines), strict=False)
+                     if heading == section)
+
+
 def _headings(lines: list[str]) -> list[str | None]:
     """For each line, the heading that governs it (a heading governs itself)."""
     current: str | None = None

@@ -12,9 +12,16 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from watcher.models import Change, Digest, SourceOutcome
+from watcher.classify.rules import CATEGORIES
+from watcher.models import Change, Digest, FactMove, SourceOutcome
 
 TELEGRAM_LIMIT = 4096
+FOLD_OTHER_AFTER = 5  # a longer "other" group is shown as a count
+CATEGORY_TITLES = {
+    "hardware": "Hardware", "pricing": "Pricing", "contract": "Smart contracts",
+    "models": "Models", "tooling": "Tooling", "governance": "Governance",
+    "adoption": "Adoption", "other": "Other",
+}
 
 _LABELS = {
     ("post", "added"): "New post",
@@ -61,25 +68,41 @@ def label(change: Change) -> str:
 
 
 def headline(digest: Digest) -> str:
-    """One line for archive listings."""
+    """One line for archive listings: the first fact that moved, else what changed."""
     if digest.kind == "baseline":
         items = sum(o.items for o in digest.baselined)
         sources = _count(len(digest.baselined), "source")
         return f"Baseline recorded: {sources}, {_count(items, 'item')}"
-    if digest.kind == "no_changes":
-        text = "No changes"
-    else:
-        counts: dict[str, int] = {}
-        for change in digest.changes:
-            name = "page edit" if change.section is not None else label(change).lower()
-            counts[name] = counts.get(name, 0) + 1
-        parts = [f"{n} × {name}" if n > 1 else name for name, n in counts.items()]
-        text = f"{_count(len(digest.changes), 'change')}: " + ", ".join(parts)
     if digest.failed and len(digest.failed) == len(digest.outcomes):
         return f"Nothing could be checked: {_count(len(digest.failed), 'source')} failed"
+    text = "No changes" if digest.kind == "no_changes" else _tally(digest.changes)
+    if digest.moves:
+        more = f" (+{len(digest.moves) - 1} more)" if len(digest.moves) > 1 else ""
+        text = f"{move_text(digest.moves[0])}{more}; {text}"
     if digest.failed:
         text += f" ({_count(len(digest.failed), 'source')} failed)"
     return text
+
+
+def _tally(changes: list[Change]) -> str:
+    counts: dict[str, int] = {}
+    for change in changes:
+        name = "page edit" if change.section is not None else label(change).lower()
+        counts[name] = counts.get(name, 0) + 1
+    parts = [f"{n} × {name}" if n > 1 else name for name, n in counts.items()]
+    return f"{_count(len(changes), 'change')}: " + ", ".join(parts)
+
+
+def move_text(move: FactMove) -> str:
+    """"Minimum host kernel 6.16 → 6.12 (relaxed)"."""
+    if move.before is None:
+        text = f"{move.label}: {move.after} (newly stated)"
+    elif move.after is None:
+        text = f"{move.label}: no longer stated (was {move.before})"
+    else:
+        text = f"{move.label} {move.before} → {move.after}"
+    notes = [n for n in (move.direction, move.note) if n]
+    return text + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _count(n: int, noun: str) -> str:
@@ -96,15 +119,23 @@ class _Section:
 
 
 def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
-    outcome_by_source = {o.source: o for o in digest.outcomes}
-    by_source: dict[str, list[Change]] = {}
-    for change in digest.changes:
-        by_source.setdefault(change.source, []).append(change)
+    """Headlines (facts that moved) first, then changes by category, "other" last."""
     sections = []
-    for source, changes in by_source.items():
-        outcome = outcome_by_source.get(source)
-        lines = [_change_line(c, excerpt_chars) for c in changes]
-        sections.append(_Section(source, outcome.url if outcome else None, lines))
+    if digest.moves:
+        sections.append(_Section("What moved", None, [
+            (move_text(m), m.url or None, []) for m in digest.moves
+        ]))
+    groups: dict[str, list[Change]] = {}
+    for change in digest.changes:
+        groups.setdefault((change.categories or ["other"])[0], []).append(change)
+    for category in CATEGORIES:
+        changes = groups.get(category, [])
+        if category == "other" and len(changes) > FOLD_OTHER_AFTER:
+            lines = [(_tally(changes), None, [])]
+        else:
+            lines = [_change_line(c, excerpt_chars) for c in changes]
+        if lines:
+            sections.append(_Section(CATEGORY_TITLES[category], None, lines))
     if digest.baselined:
         sections.append(_Section("Baseline recorded (now tracked, not reported as new)", None, [
             (f"{o.source}: {_count(o.items, 'item')}", o.url, []) for o in digest.baselined
@@ -125,7 +156,10 @@ def _kept(outcome: SourceOutcome) -> str:
 def _change_line(change: Change, excerpt_chars: int) -> tuple[str, str | None, list[str]]:
     mark = _MARKS[change.kind]
     where = f" › {change.section}" if change.section else ""
-    text = f"{mark} {label(change)}: {change.title}{where}"
+    tags = [change.hardware_direction] if change.hardware_direction else []
+    tags += [f"+{name}" for name in change.categories[1:]]
+    tagged = f" [{', '.join(tags)}]" if tags else ""
+    text = f"{mark} {label(change)}: {change.title}{where}{tagged} · {change.source}"
     details = []
     if change.kind == "modified" or change.section is not None:
         if change.before:
@@ -181,6 +215,7 @@ def render_json(digest: Digest) -> dict[str, Any]:
         "kind": digest.kind,
         "created_at": digest.created_at.isoformat(),
         "headline": headline(digest),
+        "headlines": [{**m.to_dict(), "text": move_text(m)} for m in digest.moves],
         "changes": [c.to_dict() for c in digest.changes],
         "sources": [o.to_dict() for o in digest.outcomes],
     }

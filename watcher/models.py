@@ -110,6 +110,49 @@ class SourceOutcome:
 
 
 @dataclass
+class Fact:
+    """One entry of the fact sheet: a value the team decides on, and where it was read."""
+
+    name: str
+    value: Any
+    display: str
+    source: str
+    url: str
+    since: str
+    """ISO 8601 time of the run that first saw this value."""
+
+
+@dataclass
+class FactMove:
+    """A fact whose value moved between two runs: one headline of the digest."""
+
+    name: str
+    label: str
+    category: str
+    before: str | None
+    after: str | None
+    direction: str | None = None
+    note: str | None = None
+    url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "category": self.category,
+            "before": self.before,
+            "after": self.after,
+            "direction": self.direction,
+            "note": self.note,
+            "url": self.url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FactMove:
+        return cls(**data)
+
+
+@dataclass
 class Digest:
     """The result of one check, as stored in the archive and rendered for people."""
 
@@ -118,6 +161,7 @@ class Digest:
     changes: list[Change]
     outcomes: list[SourceOutcome]
     id: int | None = None
+    moves: list[FactMove] = field(default_factory=list)
 
     @property
     def failed(self) -> list[SourceOutcome]:

@@ -1,7 +1,8 @@
 """One check run, start to end: the only orchestrator.
 
-sources -> noise filter -> diff -> digest -> store. A source that fails is recorded as failed
-and its snapshot stays as it was; it never stops the others.
+sources -> noise filter -> diff -> classify -> digest -> store. A source that fails is recorded
+as failed and its snapshot stays as it was; it never stops the others. The fact sheet is built
+from every source's current items (a failed source's stored ones), so an outage moves no fact.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from functools import partial
 
 import httpx
 
-from watcher import diff, digest
+from watcher import classify, diff, digest
+from watcher.classify import sheet
+from watcher.classify.changes import classify as classify_changes
 from watcher.config import Config
-from watcher.models import Change, Digest, Fetched, SourceOutcome
+from watcher.models import Change, Digest, Fetched, Item, SourceOutcome
 from watcher.noise import NoiseFilter
 from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
 from watcher.store import SourceUpdate, Store
@@ -45,6 +48,8 @@ class _SourceRun:
     outcome: SourceOutcome
     changes: list[Change]
     update: SourceUpdate | None
+    items: list[Item]
+    """The source's items after this run: what it fetched plus what it did not speak for."""
 
 
 def build_sources(config: Config, only: list[str] | None = None) -> list[Source]:
@@ -68,22 +73,27 @@ async def run_check(
     progress: Progress | None = None,
 ) -> CheckResult:
     sources = build_sources(config, only)
+    rules = classify.load(config.rules_path)
     run_id = None if dry_run else store.start_run(now())
     headers = {"User-Agent": config.http.user_agent}
     async with httpx.AsyncClient(timeout=config.http.timeout, headers=headers,
                                  follow_redirects=True) as http:
         runs = await asyncio.gather(*(
-            _check_source(config, store, source, http, progress) for source in sources
+            _check_source(config, store, source, http, rules, progress) for source in sources
         ))
     changes = [change for run in runs for change in run.changes]
     result = digest.build(changes, [run.outcome for run in runs], now())
+    previous_facts = store.current_facts()
+    facts = sheet.build(_sheet_items(config, store, runs), rules, now().isoformat(),
+                        previous_facts)
+    result.moves = sheet.moves(previous_facts, facts, rules)
     render = partial(_render, config.digest.excerpt_chars)
     if run_id is None:
         text, html = render(result)
     else:
         updates = [run.update for run in runs if run.update is not None]
         text, html = store.commit_run(run_id, now(), result, digest.headline(result), updates,
-                                      render)
+                                      facts.values(), render)
     return CheckResult(result, text, html, run_id)
 
 
@@ -91,8 +101,15 @@ def _render(excerpt_chars: int, result: Digest) -> tuple[str, str]:
     return digest.render_text(result, excerpt_chars), digest.render_html(result, excerpt_chars)
 
 
-async def _check_source(config: Config, store: Store, source: Source,
-                        http: httpx.AsyncClient, progress: Progress | None) -> _SourceRun:
+def _sheet_items(config: Config, store: Store, runs: list[_SourceRun]) -> list[tuple[str, Item]]:
+    """Every configured source's current items; sources left out of this run from the store."""
+    ran = {run.outcome.source: run.items for run in runs}
+    return [(s.name, item) for s in config.sources
+            for item in ran.get(s.name, store.current_items(s.name).values())]
+
+
+async def _check_source(config: Config, store: Store, source: Source, http: httpx.AsyncClient,
+                        rules: classify.Rules, progress: Progress | None) -> _SourceRun:
     previous = store.current_items(source.name)
     ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes)
     try:
@@ -103,7 +120,7 @@ async def _check_source(config: Config, store: Store, source: Source,
         log.exception("source %s crashed", source.name)
         run = _failed(store, source, f"internal error ({type(exc).__name__}); see the log")
     else:
-        run = _compared(store, source, fetched, previous, _noise_filter(config, source))
+        run = _compared(store, source, fetched, previous, _noise_filter(config, source), rules)
     if progress:
         progress(run.outcome)
     return run
@@ -113,13 +130,16 @@ def _failed(store: Store, source: Source, error: str) -> _SourceRun:
     last_ok = store.last_ok(source.name)
     outcome = SourceOutcome(source.name, source.kind, "failed", error=error, url=source.link,
                             last_ok=last_ok.isoformat() if last_ok else None)
-    return _SourceRun(outcome, [], None)
+    return _SourceRun(outcome, [], None, list(store.current_items(source.name).values()))
 
 
-def _compared(store: Store, source: Source, fetched: Fetched, previous: dict,
-              noise: NoiseFilter) -> _SourceRun:
+def _compared(store: Store, source: Source, fetched: Fetched, previous: dict[str, Item],
+              noise: NoiseFilter, rules: classify.Rules) -> _SourceRun:
     fetched.items = [noise.clean(item) for item in fetched.items]
     found = diff.compare(previous, fetched)
+    current = {item.key: item for item in fetched.items}
+    kept = [item for item in previous.values()
+            if item.key not in current and not fetched.speaks_for(item)]
     update = SourceUpdate(
         source=source.name,
         kind=source.kind,
@@ -130,4 +150,6 @@ def _compared(store: Store, source: Source, fetched: Fetched, previous: dict,
     status = "baseline" if baseline else "ok"
     outcome = SourceOutcome(source.name, source.kind, status, items=len(fetched.items),
                             url=source.link)
-    return _SourceRun(outcome, [] if baseline else diff.changes(source.name, found), update)
+    changes = [] if baseline else diff.changes(source.name, found)
+    classify_changes(changes, previous, current, rules)
+    return _SourceRun(outcome, changes, update, [*kept, *fetched.items])

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watcher.models import Change, Digest, Item, SourceOutcome
+from watcher.models import Change, Digest, Fact, FactMove, Item, SourceOutcome
 
 MIGRATIONS: list[str] = [
     # 0 -> 1: the core tables.
@@ -74,6 +74,20 @@ MIGRATIONS: list[str] = [
         categories TEXT NOT NULL DEFAULT '[]',
         added_at TEXT NOT NULL
     );
+    """,
+    # the fact sheet, stored per run, and the digest's headlines (facts that moved)
+    """
+    CREATE TABLE facts (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        display TEXT NOT NULL,
+        source TEXT NOT NULL,
+        url TEXT NOT NULL,
+        since TEXT NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    ALTER TABLE digests ADD COLUMN moves TEXT NOT NULL DEFAULT '[]';
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -200,7 +214,7 @@ class Store:
         return int(cursor.lastrowid)
 
     def commit_run(self, run_id: int, now: datetime, digest: Digest, headline: str,
-                   updates: list[SourceUpdate],
+                   updates: list[SourceUpdate], facts: Iterable[Fact],
                    render: Callable[[Digest], tuple[str, str]]) -> tuple[str, str]:
         """Advance the snapshots and archive the digest in one transaction.
 
@@ -210,6 +224,11 @@ class Store:
         with self._transaction() as db:
             for update in updates:
                 self._advance(db, run_id, now, update)
+            db.executemany(
+                "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, f.name, json.dumps(f.value, ensure_ascii=False), f.display, f.source,
+                  f.url, f.since) for f in facts],
+            )
             for outcome in digest.outcomes:
                 db.execute(
                     "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -218,10 +237,10 @@ class Store:
                 )
             cursor = db.execute(
                 "INSERT INTO digests (run_id, created_at, kind, headline, text, html, changes,"
-                " outcomes) VALUES (?, ?, ?, ?, '', '', ?, ?)",
+                " outcomes, moves) VALUES (?, ?, ?, ?, '', '', ?, ?, ?)",
                 (run_id, _iso(digest.created_at), digest.kind, headline,
-                 json.dumps([c.to_dict() for c in digest.changes], ensure_ascii=False),
-                 json.dumps([o.to_dict() for o in digest.outcomes], ensure_ascii=False)),
+                 _json_list(digest.changes), _json_list(digest.outcomes),
+                 _json_list(digest.moves)),
             )
             digest.id = int(cursor.lastrowid)
             text, html = render(digest)
@@ -262,6 +281,16 @@ class Store:
         finished = _time(row["finished_at"]) if row["finished_at"] else None
         return row["id"], _time(row["started_at"]), finished, row["status"]
 
+    # --- the fact sheet ----------------------------------------------------------------------
+
+    def current_facts(self) -> dict[str, Fact]:
+        """The sheet of the latest run that stored one, by fact name."""
+        rows = self._db.execute(
+            "SELECT * FROM facts WHERE run_id = (SELECT MAX(run_id) FROM facts)"
+        ).fetchall()
+        return {row["name"]: Fact(row["name"], json.loads(row["value"]), row["display"],
+                                  row["source"], row["url"], row["since"]) for row in rows}
+
     # --- the digest archive ----------------------------------------------------------------
 
     def digests(self, limit: int = 10) -> list[ArchivedDigest]:
@@ -283,6 +312,10 @@ def _time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _json_list(records: Iterable[Change | SourceOutcome | FactMove]) -> str:
+    return json.dumps([r.to_dict() for r in records], ensure_ascii=False)
+
+
 def _item(row: sqlite3.Row) -> Item:
     return Item(key=row["item_key"], kind=row["kind"], title=row["title"], url=row["url"],
                 text=row["text"], meta=json.loads(row["meta"]))
@@ -295,6 +328,7 @@ def _archived(row: sqlite3.Row) -> ArchivedDigest:
         changes=[Change.from_dict(c) for c in json.loads(row["changes"])],
         outcomes=[SourceOutcome.from_dict(o) for o in json.loads(row["outcomes"])],
         id=row["id"],
+        moves=[FactMove.from_dict(m) for m in json.loads(row["moves"])],
     )
     return ArchivedDigest(id=row["id"], created_at=digest.created_at, kind=row["kind"],
                           headline=row["headline"], text=row["text"], html=row["html"],

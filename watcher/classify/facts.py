@@ -1,0 +1,340 @@
+"""Facts read off text: the numbers and statements the team decides on.
+
+Text is read line by line, keeping the heading and the list label ("Minimum:", "Tested:") each
+line sits under, so a GPU listed under "Tested" is a tested GPU and "6.16+" in a prerequisites
+list is a minimum kernel. A statement in a negated sentence counts the other way ("Consumer GPUs
+are not supported"); one in a sentence that only promises ("will be lifted in the future") does
+not count at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from watcher.classify.rules import Family, Rules
+
+# name -> label, in the order the fact sheet lists them
+LABELS: dict[str, str] = {
+    "min_gpu": "Minimum GPU",
+    "supported_gpus": "Supported GPUs",
+    "tested_gpus": "Tested GPUs",
+    "consumer_gpus": "Consumer GPUs supported",
+    "gpus_per_guest": "GPUs per guest",
+    "cpu_tees": "CPU TEEs",
+    "min_kernel": "Minimum host kernel",
+    "min_qemu": "Minimum QEMU",
+    "vbios_required": "Updated VBIOS required",
+    "price_per_token": "Price per token",
+    "fee": "Fee / commission",
+    "stake": "Stake",
+    "close_delay": "Close delay",
+    "root_contract": "Root contract address",
+    "models": "Models",
+    "worker_release": "Worker release",
+    "worker_build": "Worker download build",
+    "docker_client": "Docker client",
+    "sdk": "SDK",
+    "governance": "Governance",
+}
+HARDWARE_FACTS = frozenset({"min_gpu", "supported_gpus", "tested_gpus", "consumer_gpus",
+                            "gpus_per_guest", "cpu_tees", "min_kernel", "min_qemu",
+                            "vbios_required"})
+FACT_CATEGORY = {
+    **dict.fromkeys(HARDWARE_FACTS, "hardware"),
+    "price_per_token": "pricing", "fee": "pricing", "stake": "contract",
+    "close_delay": "contract", "root_contract": "contract", "models": "models",
+    "worker_release": "tooling", "worker_build": "tooling", "docker_client": "tooling",
+    "sdk": "tooling", "governance": "governance",
+}
+
+NEGATION = re.compile(
+    r"\b(?:not|no longer|isn't|aren't|unsupported|never|cannot|can't|dropped|removed|"
+    r"discontinued|without)\b", re.IGNORECASE)
+_MARKDOWN = re.compile(r"[*_`]+")
+_VERSION = r"(\d+\.\d+(?:\.\d+)?)"
+_NUMBER = r"(\d[\d,]*(?:\.\d+)?(?:e-?\d+)?)"
+_AT_LEAST = re.compile(r"\+|\bor (?:newer|later|above|higher)\b|\bat least\b|\bminimum\b|"
+                       r"\bmin\.?\b|>=|≥|\brequired?\b|\brequires\b", re.IGNORECASE)
+_KERNEL = re.compile(r"\bkernel\b[^0-9\n]{0,30}?" + _VERSION + r"(\s*\+)?", re.IGNORECASE)
+_QEMU = re.compile(r"\bqemu\b[^0-9\n]{0,40}?" + _VERSION + r"(\s*\+)?", re.IGNORECASE)
+_PER_GUEST = re.compile(
+    r"\b(only (?:one|a single)|one|a single|single|\d+|several|multiple|many|up to \d+)\s+"
+    r"(?:gpus?|graphics cards?)\s+(?:per|in (?:a|one|each))\s+(?:tdx\s+)?(?:guest|worker|vm|"
+    r"virtual machine)", re.IGNORECASE)
+_CONSUMER = re.compile(r"\bconsumer(?:[- ]grade)? gpus?\b|\bgeforce\b|\brtx series\b|"
+                       r"\brtx\s?[2-5]0[5-9]0\b", re.IGNORECASE)
+_SUPPORT = re.compile(r"\bsupport(?:s|ed)?\b|\bwork(?:s)? (?:on|with)\b|\baccept(?:s|ed)?\b|"
+                      r"\ballowed\b|\bcompatible\b", re.IGNORECASE)
+_UNIT = r"\s*(nanoton|nton|ton|usd|\$|%)"
+_PRICE = re.compile(r"\bprice per (?:1k |1m |1,000 |million )?tokens?\b[^0-9\n]{0,40}?"
+                    + _NUMBER + _UNIT + r"|" + _NUMBER + _UNIT + r"\s*(?:/|per)\s*token",
+                    re.IGNORECASE)
+_FEE = re.compile(r"\b(?:commissions?|fees?)\b[^0-9\n]{0,40}?~?\s*" + _NUMBER + _UNIT,
+                  re.IGNORECASE)
+_STAKE = re.compile(r"\bstakes?\b[^0-9\n]{0,40}?" + _NUMBER + r"\s*(nanoton|ton)\b",
+                    re.IGNORECASE)
+_DELAY = re.compile(
+    r"\bclose delay\b[^\n]{0,80}?\b(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|ten|"
+    r"twelve|fourteen|thirty)\s+(second|minute|hour|day|week)s?\b", re.IGNORECASE)
+_ADDRESS = re.compile(r"\b[EU]Q[A-Za-z0-9_-]{46}(?![A-Za-z0-9_-])")
+_RELEASE = re.compile(r"\bworker\b[^\n]{0,20}?\bv(\d+(?:\.\d+){1,2})\b", re.IGNORECASE)
+_DOCKER = re.compile(r"\bdocker(?:ized)? (?:client|image|container|compose|run|pull)\b|"
+                     r"\b(?:with|via|in|using) docker\b|\bdockerfile\b", re.IGNORECASE)
+_SDK = re.compile(r"\b(?:cocoon|client|developer|python|typescript|javascript|js|go|rust)\s+"
+                  r"sdks?\b|\bsdks? (?:for|is|are|now)\b", re.IGNORECASE)
+_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+          "seven": 7, "ten": 10, "twelve": 12, "fourteen": 14, "thirty": 30}
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+_DAO_PROMISED = "dao promised"  # internal: a DAO is announced for the future
+_TO_TON = {"nanoton": 1e-9, "nton": 1e-9, "ton": 1.0}
+
+
+@dataclass
+class _Line:
+    text: str
+    context: str  # heading and list label, lower case
+    negated: bool
+    future: bool
+
+
+@dataclass
+class _Reading:
+    """Facts found so far in one text; sets collect, the rest keep the last statement."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sets: dict[str, set[str]] = field(default_factory=dict)
+    denied: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, name: str, member: str) -> None:
+        self.sets.setdefault(name, set()).add(member)
+
+    def deny(self, name: str, member: str) -> None:
+        self.denied.setdefault(name, set()).add(member)
+
+    def result(self) -> dict[str, Any]:
+        facts = dict(self.values)
+        for name, members in self.sets.items():
+            kept = members - self.denied.get(name, set())
+            if kept:
+                facts[name] = sorted(kept)
+        return facts
+
+
+def extract(text: str, rules: Rules) -> dict[str, Any]:
+    """Every fact stated in `text`, by name (see LABELS), as JSON-ready values."""
+    reading = _Reading()
+    for line in _lines(text, rules):
+        for extractor in _EXTRACTORS:
+            extractor(line, rules, reading)
+    facts = reading.result()
+    if facts.pop(_DAO_PROMISED, None) and facts.get("governance") == "centralized":
+        facts["governance"] = "centralized, DAO promised"
+    return facts
+
+
+def _lines(text: str, rules: Rules):
+    heading, label = "", ""
+    for raw in text.split("\n"):
+        line = _MARKDOWN.sub("", raw).strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            heading, label = line.lstrip("#").strip().lower(), ""
+            continue
+        head, colon, rest = line.partition(":")
+        if colon and len(head) <= 40 and not head.lstrip("- ").startswith("http"):
+            label = head.lstrip("- ").lower()
+            if not rest.strip():
+                continue
+        for sentence in re.split(r"(?<=[.;!?])\s+", line):
+            yield _Line(
+                text=sentence,
+                context=f"{heading} {label}",
+                negated=bool(NEGATION.search(sentence)),
+                future=any(p.search(sentence) for p in rules.future),
+            )
+
+
+def _gpus(line: _Line, rules: Rules, reading: _Reading) -> None:
+    found = _families(line.text, rules.gpus)
+    if not found or line.future:
+        return
+    context = line.context
+    is_minimum = "minimum" in context or bool(_AT_LEAST.search(line.text))
+    listed = any(word in context for word in ("support", "tested", "minimum", "requirement",
+                                              "prerequisite", "hardware"))
+    if not (is_minimum or listed or _SUPPORT.search(line.text)):
+        return  # a GPU named in passing ("H200, not H100") states no support
+    for family in found:
+        if line.negated:
+            reading.deny("supported_gpus", family.name)
+            reading.deny("tested_gpus", family.name)
+        else:
+            reading.add("tested_gpus" if "tested" in context else "supported_gpus", family.name)
+    if is_minimum and not line.negated and "tested" not in context:
+        lowest = min(found, key=lambda f: f.rank)
+        reading.values["min_gpu"] = lowest.name
+
+
+def _families(text: str, families: list[Family]) -> list[Family]:
+    """Families named in `text`; a longer name ("H200 NVL") hides the shorter one in it."""
+    spans: list[tuple[int, int, Family]] = []
+    for family in families:
+        spans += [(m.start(), m.end(), family) for m in family.pattern.finditer(text)]
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    found, end = [], -1
+    for start, stop, family in spans:
+        if start >= end and family not in found:
+            found.append(family)
+        end = max(end, stop)
+    return found
+
+
+def _consumer(line: _Line, rules: Rules, reading: _Reading) -> None:
+    consumer_named = _CONSUMER.search(line.text) or any(
+        f.consumer for f in _families(line.text, rules.gpus))
+    if consumer_named and not line.future and _SUPPORT.search(line.text):
+        reading.values["consumer_gpus"] = not line.negated
+
+
+def _per_guest(line: _Line, rules: Rules, reading: _Reading) -> None:
+    match = _PER_GUEST.search(line.text)
+    if not match or line.future:
+        return
+    amount = match.group(1).lower()
+    if amount.startswith(("only", "one", "a single", "single")):
+        value: int | str = 1
+    elif amount.isdigit() or amount.startswith("up to"):
+        value = int(amount.split()[-1])
+    else:
+        value = "multiple"
+    if line.negated and value != 1:
+        value = 1  # "multiple GPUs per guest are not supported"
+    reading.values["gpus_per_guest"] = value
+
+
+def _tees(line: _Line, rules: Rules, reading: _Reading) -> None:
+    if line.future:
+        return
+    requirement = re.search(r"\bcpu\b|\btee\b|\bsupport|\brequire|\bcapable\b|\bneeds?\b",
+                            line.text, re.IGNORECASE)
+    if not requirement and "requirement" not in line.context and "prerequisite" not in line.context:
+        return
+    for family in _families(line.text, rules.tees):
+        if line.negated:
+            reading.deny("cpu_tees", family.name)
+        else:
+            reading.add("cpu_tees", family.name)
+
+
+def _minimum_version(pattern: re.Pattern[str], name: str) -> Callable[..., None]:
+    def extractor(line: _Line, rules: Rules, reading: _Reading) -> None:
+        match = pattern.search(line.text)
+        if not match or line.future:
+            return
+        stated_minimum = match.group(2) or _AT_LEAST.search(line.text)
+        in_requirements = any(w in line.context for w in ("prerequisite", "requirement",
+                                                          "minimum"))
+        if stated_minimum or in_requirements:
+            reading.values[name] = match.group(1)
+
+    return extractor
+
+
+def _vbios(line: _Line, rules: Rules, reading: _Reading) -> None:
+    text = line.text.lower()
+    if "vbios" not in text or line.future:
+        return
+    if re.search(r"no longer (?:required|needed|necessary)|not (?:required|needed|necessary)|"
+                 r"\boptional\b", text):
+        reading.values["vbios_required"] = False
+    elif re.search(r"\brequire|\bneed|\bmust\b|\bupdated vbios\b|\bcc-enabled vbios\b", text):
+        reading.values["vbios_required"] = True
+
+
+def _amount(match: re.Match[str], number_group: int) -> dict[str, Any]:
+    number = float(match.group(number_group).replace(",", ""))
+    unit = match.group(number_group + 1).lower()
+    if unit in _TO_TON:
+        return {"amount": round(number * _TO_TON[unit], 12), "unit": "TON"}
+    return {"amount": number, "unit": "%" if unit == "%" else "USD"}
+
+
+def _prices(line: _Line, rules: Rules, reading: _Reading) -> None:
+    if line.future:
+        return
+    if match := _PRICE.search(line.text):
+        group = 1 if match.group(1) else 3
+        reading.values["price_per_token"] = _amount(match, group)
+    if match := _FEE.search(line.text):
+        reading.values["fee"] = _amount(match, 1)
+    if match := _STAKE.search(line.text):
+        reading.values["stake"] = _amount(match, 1)
+    if match := _DELAY.search(line.text):
+        count = match.group(1).lower()
+        amount = float(count) if count[0].isdigit() else _WORDS[count]
+        reading.values["close_delay"] = int(amount * _SECONDS[match.group(2).lower()])
+
+
+def _contract(line: _Line, rules: Rules, reading: _Reading) -> None:
+    if match := _ADDRESS.search(line.text):
+        reading.values["root_contract"] = match.group(0)
+
+
+def _models(line: _Line, rules: Rules, reading: _Reading) -> None:
+    for pattern in rules.models:
+        for match in pattern.finditer(line.text):
+            if line.text[match.end():match.end() + 1] == "/":
+                continue  # "Qwen/Qwen3-0.6B": the vendor, not a model
+            name = match.group(0).rstrip(".-")
+            if line.negated and re.search(r"\bno longer\b|\bremoved\b|\bdropped\b", line.text,
+                                          re.IGNORECASE):
+                reading.deny("models", name)
+            else:
+                reading.add("models", name)
+
+
+def _tools(line: _Line, rules: Rules, reading: _Reading) -> None:
+    if match := _RELEASE.search(line.text):
+        reading.values["worker_release"] = f"v{match.group(1)}"
+    text = line.text.lower()
+    for name, pattern in (("docker_client", _DOCKER), ("sdk", _SDK)):
+        if pattern.search(text):
+            reading.values[name] = _availability(line, text)
+
+
+def _availability(line: _Line, text: str) -> str:
+    if line.negated:
+        return "not available"
+    if line.future:
+        return "planned"
+    if re.search(r"\bpreview\b|\bbeta\b|\balpha\b|\bearly access\b", text):
+        return "preview"
+    return "available"
+
+
+def _governance(line: _Line, rules: Rules, reading: _Reading) -> None:
+    text = line.text.lower()
+    promised = line.future or "future" in line.context or "future" in text
+    if re.search(r"(?<!de)centrali[sz]ed\b", text) and not line.negated:
+        reading.values["governance"] = "centralized"
+    if re.search(r"\bdao\b", text) and promised:
+        reading.add(_DAO_PROMISED, "yes")
+    elif re.search(r"\bdao\b", text) and not line.negated and re.search(
+            r"\bnow\b|\blaunch|\bvot|\bgovern|\bcontrol|\bhanded\b|\blive\b", text):
+        reading.values["governance"] = "DAO"
+
+
+_EXTRACTORS: tuple[Callable[[_Line, Rules, _Reading], None], ...] = (
+    _gpus, _consumer, _per_guest, _tees,
+    _minimum_version(_KERNEL, "min_kernel"), _minimum_version(_QEMU, "min_qemu"),
+    _vbios, _prices, _contract, _models, _tools, _governance,
+)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Versions compare numerically: 6.9 < 6.16 < 6.16.1."""
+    return tuple(int(part) for part in re.findall(r"\d+", version))

@@ -1,0 +1,126 @@
+"""The fact sheet: every fact the watched sources state, and which ones moved since last run.
+
+Docs pages are the authority, then release notes, then channel posts: a fact stated by a page
+wins over the same fact in a post. Within one kind, lists are joined and the last statement of
+a single value wins (posts come oldest first, so the newest post wins).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from watcher.classify.facts import FACT_CATEGORY, LABELS, extract
+from watcher.classify.judge import fact_direction
+from watcher.classify.rules import Rules
+from watcher.models import Fact, FactMove, Item
+
+AUTHORITY = {"post": 1, "artifact": 2, "release": 2, "page": 3}
+
+
+@dataclass
+class _Statement:
+    rank: int
+    value: Any
+    source: str
+    url: str
+
+
+def build(items: Iterable[tuple[str, Item]], rules: Rules, now: str,
+          previous: Mapping[str, Fact]) -> dict[str, Fact]:
+    """The sheet stated by `items` (source name, item); `since` carries over unmoved facts."""
+    stated: dict[str, _Statement] = {}
+    ranked = sorted(((AUTHORITY[i.kind], s, i) for s, i in items if i.kind in AUTHORITY),
+                    key=lambda entry: entry[0])
+    for rank, source, item in ranked:
+        for name, value in _item_facts(item, rules).items():
+            _state(stated, name, _Statement(rank, value, source, item.url))
+    sheet = {}
+    for name in LABELS:
+        if name not in stated:
+            continue
+        statement = stated[name]
+        old = previous.get(name)
+        since = old.since if old is not None and old.value == statement.value else now
+        sheet[name] = Fact(name, statement.value, display(name, statement.value),
+                           statement.source, statement.url, since)
+    return sheet
+
+
+def _item_facts(item: Item, rules: Rules) -> dict[str, Any]:
+    if item.kind == "artifact":
+        built = item.meta.get("last_modified") or item.meta.get("etag")
+        return {"worker_build": built} if built else {}
+    facts = extract(item.text, rules)
+    if item.kind == "release" and item.meta.get("tag"):
+        date = str(item.meta.get("published_at") or "")[:10]
+        facts["worker_release"] = f"{item.meta['tag']} ({date})" if date else item.meta["tag"]
+    return facts
+
+
+def _state(stated: dict[str, _Statement], name: str, new: _Statement) -> None:
+    current = stated.get(name)
+    if current is not None and current.rank == new.rank and isinstance(new.value, list):
+        new.value = sorted(set(current.value) | set(new.value))
+    if current is None or new.rank >= current.rank:
+        stated[name] = new
+
+
+def moves(previous: Mapping[str, Fact], current: Mapping[str, Fact],
+          rules: Rules) -> list[FactMove]:
+    """Facts whose value moved, in sheet order. A first sheet is a baseline: nothing moved."""
+    if not previous:
+        return []
+    result = []
+    for name, label in LABELS.items():
+        old, new = previous.get(name), current.get(name)
+        before = old.value if old else None
+        after = new.value if new else None
+        if before == after:
+            continue
+        result.append(FactMove(
+            name=name, label=label, category=FACT_CATEGORY[name],
+            before=old.display if old else None, after=new.display if new else None,
+            direction=fact_direction(name, before, after, rules),
+            note=_percent(before, after), url=(new or old).url,
+        ))
+    return result
+
+
+def display(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(value)
+    if isinstance(value, dict):
+        return money(value)
+    if name == "close_delay":
+        return duration(value)
+    return str(value)
+
+
+def money(amount: dict[str, Any]) -> str:
+    number, unit = amount["amount"], amount["unit"]
+    text = f"{number:.9f}".rstrip("0").rstrip(".")
+    if unit == "%":
+        return f"{text}%"
+    return f"${text}" if unit == "USD" else f"{text} {unit}"
+
+
+def duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}" + ("s" if count != 1 else "")
+    return f"{seconds} s"
+
+
+def _percent(before: Any, after: Any) -> str | None:
+    """How much an amount or a number moved, e.g. "+25%"."""
+    if isinstance(before, dict) and isinstance(after, dict) and before["unit"] == after["unit"]:
+        before, after = before["amount"], after["amount"]
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
+    if not numbers or not before:
+        return None
+    return f"{(after - before) / before * 100:+.0f}%"
