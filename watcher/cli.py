@@ -8,8 +8,11 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from watcher import __version__, config, digest
+from watcher import __version__, classify, config, digest
+from watcher.classify import contract
+from watcher.classify.sheet import facts_table
 from watcher.config import Config, ConfigError
 from watcher.demo import run_demo
 from watcher.models import SourceOutcome
@@ -60,6 +63,23 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.add_argument("--html", action="store_true", help="the Telegram HTML version")
     show.set_defaults(handler=_archive_show)
+
+    judge = commands.add_parser(
+        "classify", help="classify one text (stdin), a change (--before OLD NEW) or a batch")
+    _config_option(judge)
+    judge.add_argument("--json", action="store_true", help="answer in JSON (the stable contract)")
+    judge.add_argument("--source", choices=sorted(contract.ITEM_KINDS), default="docs",
+                       help="what kind of text it is (default: docs)")
+    judge.add_argument("--before", metavar="OLD_FILE", help="the old version; NEW_FILE is the new")
+    judge.add_argument("new_file", nargs="?", metavar="NEW_FILE")
+    judge.add_argument("--batch", metavar="FILE.jsonl",
+                       help='lines {"id","source","text"} or {"id","source","before","after"}')
+    judge.set_defaults(handler=_classify)
+
+    facts = commands.add_parser("facts", help="the current fact sheet: value, since, where from")
+    _config_option(facts)
+    facts.add_argument("--json", action="store_true")
+    facts.set_defaults(handler=_facts)
 
     demo = commands.add_parser(
         "demo", help="two recorded weeks of the real sources, served locally: no token, no network")
@@ -135,6 +155,83 @@ def _archive_show(args: argparse.Namespace) -> int:
         print(json.dumps(digest.render_json(row.digest), ensure_ascii=False, indent=2))
     else:
         print(row.html if args.html else row.text, end="\n" if args.html else "")
+    return EXIT_OK
+
+
+def _rules(args: argparse.Namespace) -> classify.Rules:
+    """The configured rules; the shipped defaults alone when no config file is around."""
+    path = config.resolve_path(args.config)
+    if args.config is None and not path.exists():
+        return classify.load()
+    return classify.load(config.load(path).rules_path)
+
+
+def _classify(args: argparse.Namespace) -> int:
+    rules = _rules(args)
+    try:
+        if args.batch:
+            return _classify_batch(args.batch, rules)
+        if args.before or args.new_file:
+            if not (args.before and args.new_file):
+                raise contract.BadInput("a change needs both --before OLD_FILE and NEW_FILE")
+            verdict = contract.judge_pair(_read(args.before), _read(args.new_file), rules,
+                                          args.source)
+        else:
+            verdict = contract.judge_one(_read_stdin(), rules, args.source)
+    except contract.BadInput as exc:
+        print(f"watcher classify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    _print_verdict(verdict.to_dict(), as_json=args.json)
+    return EXIT_OK
+
+
+def _classify_batch(path: str, rules: classify.Rules) -> int:
+    for number, line in enumerate(_read(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            answer = contract.judge_record(json.loads(line), rules)
+        except (json.JSONDecodeError, contract.BadInput) as exc:
+            raise contract.BadInput(f"{path}, line {number}: {exc}") from None
+        print(json.dumps(answer, ensure_ascii=False), flush=False)
+    return EXIT_OK
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise contract.BadInput(f"cannot read {path}: {exc}") from None
+
+
+def _read_stdin() -> str:
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise contract.BadInput(f"standard input is not UTF-8 text: {exc}") from None
+
+
+def _print_verdict(answer: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer, ensure_ascii=False))
+        return
+    print("categories: " + ", ".join(answer["categories"]))
+    print(f"hardware direction: {answer['hardware_direction'] or '-'}")
+    for name, value in answer["facts"].items():
+        print(f"  {name}: {value}")
+
+
+def _facts(args: argparse.Namespace) -> int:
+    store = Store.open(_load(args).store_path)
+    try:
+        sheet = store.current_facts()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({name: vars(fact) for name, fact in sheet.items()}, ensure_ascii=False,
+                         indent=2))
+    else:
+        print(facts_table(sheet.values()))
     return EXIT_OK
 
 

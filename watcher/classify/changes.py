@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from watcher.classify.judge import Verdict, judge_change, judge_text
-from watcher.classify.rules import Rules
+from watcher import diff
+from watcher.classify.facts import extract
+from watcher.classify.judge import Verdict, combined, judge_change, judge_text
+from watcher.classify.rules import CATEGORIES, Rules
 from watcher.diff import section_text
-from watcher.models import Change, Item
+from watcher.models import Change, Fetched, Item
 
 
 def classify(changes: list[Change], previous: Mapping[str, Item], current: Mapping[str, Item],
@@ -32,3 +34,23 @@ def _verdict(change: Change, old: Item | None, new: Item | None, rules: Rules) -
     if change.kind == "added":
         return judge_text(change.after or "", rules, item_kind=kind)
     return judge_change(change.before or "", change.after or "", rules, item_kind=kind)
+
+
+def judge_versions(before: str, after: str, rules: Rules, item_kind: str = "page") -> Verdict:
+    """Two whole versions of an item, judged the way the pipeline judges them: section by
+    section, then joined (all categories; the direction when the sections agree)."""
+    old, new = (Item("item", item_kind, "", "", text) for text in (before, after))
+    changes = diff.changes("", diff.compare({"item": old}, Fetched([new])))
+    classify(changes, {"item": old}, {"item": new}, rules)
+    found = {name for change in changes for name in change.categories}
+    if len(found) > 1:
+        found.discard("other")
+    old_facts, new_facts = extract(before, rules), extract(after, rules)
+    moved = {name: (old_facts.get(name), new_facts.get(name))
+             for name in {*old_facts, *new_facts} if old_facts.get(name) != new_facts.get(name)}
+    return Verdict(
+        categories=[name for name in CATEGORIES if name in found] or ["other"],
+        hardware_direction=combined(c.hardware_direction for c in changes),
+        facts=new_facts,
+        moved=moved,
+    )

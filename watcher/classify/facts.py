@@ -68,7 +68,8 @@ _CONSUMER = re.compile(r"\bconsumer(?:[- ]grade)? gpus?\b|\bgeforce\b|\brtx seri
                        r"\brtx\s?[2-5]0[5-9]0\b", re.IGNORECASE)
 _SUPPORT = re.compile(r"\bsupport(?:s|ed)?\b|\bwork(?:s)? (?:on|with)\b|\baccept(?:s|ed)?\b|"
                       r"\ballowed\b|\bcompatible\b", re.IGNORECASE)
-_UNIT = r"\s*(nanoton|nton|ton|usd|\$|%)"
+_UNIT = r"\s*(nanoton|nton|ton|usd|%)"
+_DOLLARS = re.compile(r"\$\s?(\d[\d,]*(?:\.\d+)?)")
 _PRICE = re.compile(r"\bprice per (?:1k |1m |1,000 |million )?tokens?\b[^0-9\n]{0,40}?"
                     + _NUMBER + _UNIT + r"|" + _NUMBER + _UNIT + r"\s*(?:/|per)\s*token",
                     re.IGNORECASE)
@@ -266,14 +267,15 @@ def _amount(match: re.Match[str], number_group: int) -> dict[str, Any]:
 def _prices(line: _Line, rules: Rules, reading: _Reading) -> None:
     if line.future:
         return
-    if match := _PRICE.search(line.text):
+    text = _DOLLARS.sub(r"\1 USD", line.text)
+    if match := _PRICE.search(text):
         group = 1 if match.group(1) else 3
         reading.values["price_per_token"] = _amount(match, group)
-    if match := _FEE.search(line.text):
+    if match := _FEE.search(text):
         reading.values["fee"] = _amount(match, 1)
-    if match := _STAKE.search(line.text):
+    if match := _STAKE.search(text):
         reading.values["stake"] = _amount(match, 1)
-    if match := _DELAY.search(line.text):
+    if match := _DELAY.search(text):
         count = match.group(1).lower()
         amount = float(count) if count[0].isdigit() else _WORDS[count]
         reading.values["close_delay"] = int(amount * _SECONDS[match.group(2).lower()])

@@ -69,6 +69,11 @@ def categories_of(text: str, section: str, item_kind: str, rules: Rules,
     for name, patterns in rules.categories.items():
         if any(p.search(text) or (section and p.search(section)) for p in patterns):
             found.add(name)
+    # a GPU family, a TEE or a model name the team added is enough on its own
+    if any(f.pattern.search(text) for f in (*rules.gpus, *rules.tees)):
+        found.add("hardware")
+    if any(p.search(text) for p in rules.models):
+        found.add("models")
     return [name for name in CATEGORIES if name in found] or ["other"]
 
 

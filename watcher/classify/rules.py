@@ -43,11 +43,12 @@ class Rules:
 
 
 def load(path: Path | None = None) -> Rules:
-    """The shipped defaults, extended by the rules file at `path` when given."""
-    raw = _read(DEFAULTS)
-    if path is not None:
-        _merge(raw, _read(path))
-    return _parse(raw, path or DEFAULTS)
+    """The shipped defaults, extended by the rules file at `path` when given.
+
+    Each file is validated on its own, so an error names the entry in the file that has it.
+    """
+    rules = _parse(_read(DEFAULTS), DEFAULTS)
+    return rules if path is None else _extend(rules, _parse(_read(path), path))
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -60,15 +61,20 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigError(path, "(syntax)", str(exc), "correct the TOML syntax") from None
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
-    """Lists are appended, tables merged key by key: the team's file only adds."""
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        elif isinstance(value, list) and isinstance(base.get(key), list):
-            base[key] = base[key] + value
-        else:
-            base[key] = value
+def _extend(base: Rules, extra: Rules) -> Rules:
+    def joined(a: dict[str, list], b: dict[str, list]) -> dict[str, list]:
+        return {key: a.get(key, []) + b.get(key, []) for key in {*a, *b}}
+
+    return Rules(
+        categories=joined(base.categories, extra.categories),
+        relaxed=base.relaxed + extra.relaxed,
+        tightened=base.tightened + extra.tightened,
+        future=base.future + extra.future,
+        gpus=base.gpus + extra.gpus,
+        tees=base.tees + extra.tees,
+        models=base.models + extra.models,
+        item_kinds=joined(base.item_kinds, extra.item_kinds),
+    )
 
 
 def _parse(raw: dict[str, Any], path: Path) -> Rules:

@@ -124,3 +124,13 @@ def _percent(before: Any, after: Any) -> str | None:
     if not numbers or not before:
         return None
     return f"{(after - before) / before * 100:+.0f}%"
+
+
+def facts_table(facts: Iterable[Fact]) -> str:
+    """The sheet for people: label, value, since when, where it was read."""
+    facts = list(facts)
+    if not facts:
+        return "No facts yet: run `watcher check` first."
+    width = max(len(LABELS[f.name]) for f in facts)
+    return "\n".join(f"{LABELS[f.name]:<{width}}  {f.display}  (since {f.since[:10]}, {f.url})"
+                     for f in facts)
