@@ -134,3 +134,20 @@ def test_quiet_week_prints_nothing_when_configured(server, tmp_path, capsys):
     assert (code, out) == (0, "")
     assert main(["archive", "show", "2", "--config", str(config_path)]) == 0
     assert "No changes" in capsys.readouterr().out
+
+
+def test_fact_sheet_after_two_weeks(server, tmp_path, capsys):
+    config_path = write_config(tmp_path, server.base_url)
+    check(config_path, capsys)
+    server.use_week(2)
+    check(config_path, capsys)
+    assert main(["facts", "--config", str(config_path), "--json"]) == 0
+    sheet = json.loads(capsys.readouterr().out)
+    assert sheet["min_kernel"]["value"] == "6.16"
+    assert sheet["tested_gpus"]["value"] == ["B200", "H200 NVL"]
+    assert sheet["tested_gpus"]["url"].endswith("/site/docs/gpu")
+    assert sheet["tested_gpus"]["since"] > sheet["min_kernel"]["since"]
+    assert sheet["governance"]["display"] == "centralized, DAO promised"
+    assert main(["facts", "--config", str(config_path)]) == 0
+    table = capsys.readouterr().out
+    assert "Minimum host kernel" in table and "6.16" in table
