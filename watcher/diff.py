@@ -89,11 +89,13 @@ def _page_changes(source: str, old: Item, new: Item) -> list[Change]:
     return result
 
 
-def section_text(text: str, section: str | None) -> str:
-    """The lines of a page governed by the heading `section` (with the heading itself)."""
+def sections(text: str) -> dict[str | None, str]:
+    """A page's lines grouped by the heading that governs them (each heading with its lines)."""
     lines = text.split("\n")
-    return "\n".join(line for line, heading in zip(lines, _headings(lines), strict=False)
-                     if heading == section)
+    grouped: dict[str | None, list[str]] = {}
+    for line, heading in zip(lines, _headings(lines), strict=False):
+        grouped.setdefault(heading, []).append(line)
+    return {heading: "\n".join(group) for heading, group in grouped.items()}
 
 
 def _headings(lines: list[str]) -> list[str | None]:

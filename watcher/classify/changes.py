@@ -12,25 +12,34 @@ from watcher import diff
 from watcher.classify.facts import extract
 from watcher.classify.judge import Verdict, combined, judge_change, judge_text
 from watcher.classify.rules import CATEGORIES, Rules
-from watcher.diff import section_text
+from watcher.diff import sections
 from watcher.models import Change, Fetched, Item
 
 
 def classify(changes: list[Change], previous: Mapping[str, Item], current: Mapping[str, Item],
              rules: Rules) -> None:
     """Fill in `categories` and `hardware_direction` of each change, in place."""
+    pages: dict[tuple[str, str], dict[str | None, str]] = {}  # a page split once, not per edit
+
+    def section(which: str, item: Item, heading: str) -> str:
+        if (which, item.key) not in pages:
+            pages[which, item.key] = sections(item.text)
+        return pages[which, item.key].get(heading, "")
+
     for change in changes:
-        verdict = _verdict(change, previous.get(change.item_key), current.get(change.item_key),
-                           rules)
+        old, new = previous.get(change.item_key), current.get(change.item_key)
+        if change.section is not None and old is not None and new is not None:
+            verdict = judge_change(section("old", old, change.section),
+                                   section("new", new, change.section), rules,
+                                   item_kind=change.item_kind)
+        else:
+            verdict = _whole(change, rules)
         change.categories = verdict.categories
         change.hardware_direction = verdict.hardware_direction
 
 
-def _verdict(change: Change, old: Item | None, new: Item | None, rules: Rules) -> Verdict:
+def _whole(change: Change, rules: Rules) -> Verdict:
     kind = change.item_kind
-    if change.section is not None and old is not None and new is not None:
-        return judge_change(section_text(old.text, change.section),
-                            section_text(new.text, change.section), rules, item_kind=kind)
     if change.kind == "added":
         return judge_text(change.after or "", rules, item_kind=kind)
     return judge_change(change.before or "", change.after or "", rules, item_kind=kind)

@@ -155,12 +155,12 @@ def _lines(text: str, rules: Rules):
                 text=sentence,
                 context=f"{heading} {label}",
                 negated=bool(NEGATION.search(sentence)),
-                future=any(p.search(sentence) for p in rules.future),
+                future=bool(rules.any_future.search(sentence)),
             )
 
 
 def _gpus(line: _Line, rules: Rules, reading: _Reading) -> None:
-    found = _families(line.text, rules.gpus)
+    found = _families(line.text, rules.gpus, rules.any_gpu)
     if not found or line.future:
         return
     context = line.context
@@ -180,8 +180,10 @@ def _gpus(line: _Line, rules: Rules, reading: _Reading) -> None:
         reading.values["min_gpu"] = lowest.name
 
 
-def _families(text: str, families: list[Family]) -> list[Family]:
+def _families(text: str, families: list[Family], any_family: re.Pattern[str]) -> list[Family]:
     """Families named in `text`; a longer name ("H200 NVL") hides the shorter one in it."""
+    if not any_family.search(text):
+        return []
     spans: list[tuple[int, int, Family]] = []
     for family in families:
         spans += [(m.start(), m.end(), family) for m in family.pattern.finditer(text)]
@@ -196,7 +198,7 @@ def _families(text: str, families: list[Family]) -> list[Family]:
 
 def _consumer(line: _Line, rules: Rules, reading: _Reading) -> None:
     consumer_named = _CONSUMER.search(line.text) or any(
-        f.consumer for f in _families(line.text, rules.gpus))
+        f.consumer for f in _families(line.text, rules.gpus, rules.any_gpu))
     if consumer_named and not line.future and _SUPPORT.search(line.text):
         reading.values["consumer_gpus"] = not line.negated
 
@@ -224,7 +226,7 @@ def _tees(line: _Line, rules: Rules, reading: _Reading) -> None:
                             line.text, re.IGNORECASE)
     if not requirement and "requirement" not in line.context and "prerequisite" not in line.context:
         return
-    for family in _families(line.text, rules.tees):
+    for family in _families(line.text, rules.tees, rules.any_tee):
         if line.negated:
             reading.deny("cpu_tees", family.name)
         else:
@@ -287,6 +289,8 @@ def _contract(line: _Line, rules: Rules, reading: _Reading) -> None:
 
 
 def _models(line: _Line, rules: Rules, reading: _Reading) -> None:
+    if not rules.any_model.search(line.text):
+        return
     for pattern in rules.models:
         for match in pattern.finditer(line.text):
             if line.text[match.end():match.end() + 1] == "/":

@@ -66,13 +66,13 @@ def judge_change(before: str, after: str, rules: Rules, section: str = "",
 def categories_of(text: str, section: str, item_kind: str, rules: Rules,
                   extra: set[str] | None = None) -> list[str]:
     found = set(extra or ()) | set(rules.item_kinds.get(item_kind, []))
-    for name, patterns in rules.categories.items():
-        if any(p.search(text) or (section and p.search(section)) for p in patterns):
+    for name, pattern in rules.any_category.items():
+        if pattern.search(text) or (section and pattern.search(section)):
             found.add(name)
     # a GPU family, a TEE or a model name the team added is enough on its own
-    if any(f.pattern.search(text) for f in (*rules.gpus, *rules.tees)):
+    if rules.any_gpu.search(text) or rules.any_tee.search(text):
         found.add("hardware")
-    if any(p.search(text) for p in rules.models):
+    if rules.any_model.search(text):
         found.add("models")
     return [name for name in CATEGORIES if name in found] or ["other"]
 
@@ -118,7 +118,7 @@ def _cue_direction(text: str, rules: Rules) -> str | None:
     """Phrases that announce a move, in sentences that are not mere promises."""
     found = set()
     for sentence in re.split(r"(?<=[.;!?])\s+|\n", text):
-        if any(p.search(sentence) for p in rules.future):
+        if rules.any_future.search(sentence):
             continue
         if any(p.search(sentence) for p in rules.tightened):
             found.add(TIGHTENED)

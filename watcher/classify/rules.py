@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,32 @@ class Rules:
     tees: list[Family]
     models: list[re.Pattern[str]]
     item_kinds: dict[str, list[str]]
+
+    # One alternation per list: a line is searched once per list, not once per pattern.
+    @cached_property
+    def any_category(self) -> dict[str, re.Pattern[str]]:
+        return {name: any_of(patterns) for name, patterns in self.categories.items()}
+
+    @cached_property
+    def any_future(self) -> re.Pattern[str]:
+        return any_of(self.future)
+
+    @cached_property
+    def any_gpu(self) -> re.Pattern[str]:
+        return any_of([family.pattern for family in self.gpus])
+
+    @cached_property
+    def any_tee(self) -> re.Pattern[str]:
+        return any_of([family.pattern for family in self.tees])
+
+    @cached_property
+    def any_model(self) -> re.Pattern[str]:
+        return any_of(self.models)
+
+
+def any_of(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
+    """A pattern that matches where any of `patterns` does ("(?!)" never matches)."""
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns) or "(?!)", re.IGNORECASE)
 
 
 def load(path: Path | None = None) -> Rules:
