@@ -71,7 +71,8 @@ def test_a_gpu_added_under_tested_in_a_section():
     ("Changing the price per token redeploys the proxy contract.", ["pricing", "contract"]),
     ("Governance: Currently centralized (COCOON team), future: DAO.", ["governance"]),
     ("Qwen3-32B is now served on COCOON.", ["models"]),
-    ("fix typo", ["tooling"]),
+    ("fix typo", ["other"]),
+    ("worker: fixed proxy check", ["tooling"]),
     ("Happy new year, everyone!", ["other"]),
 ])
 def test_categories(text, categories):

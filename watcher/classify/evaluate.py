@@ -38,6 +38,9 @@ class Report:
         default_factory=lambda: {name: Counts() for name in CATEGORIES})
     directed: int = 0
     direction_right: int = 0
+    undirected: int = 0
+    spurious: int = 0
+    """Hardware items labelled with no direction that were given one anyway."""
     misses: list[str] = field(default_factory=list)
 
     @property
@@ -61,7 +64,9 @@ class Report:
         rows.append(f"{'micro':<11} {micro.precision:>6.3f} {micro.recall:>6.3f} "
                     f"{micro.f1:>6.3f} {micro.tp + micro.fn:>7}")
         rows.append(f"direction right on {self.direction_right}/{self.directed} relaxed/tightened"
-                    f" items ({self.direction_accuracy:.1%}); {self.items} items in all")
+                    f" items ({self.direction_accuracy:.1%}); a direction given to "
+                    f"{self.spurious}/{self.undirected} hardware items without one; "
+                    f"{self.items} items in all")
         return "\n".join(rows)
 
 
@@ -82,6 +87,9 @@ def score(labelled: Iterable[Mapping[str, Any]], answers: Mapping[Any, Mapping[s
         if expected in ("relaxed", "tightened"):
             report.directed += 1
             report.direction_right += answer.get("hardware_direction") == expected
+        elif "hardware" in want:
+            report.undirected += 1
+            report.spurious += answer.get("hardware_direction") is not None
         if want != got or (expected and answer.get("hardware_direction") != expected):
             report.misses.append(
                 f"{item['id']}: want {sorted(want)} {expected}, got {sorted(got)} "

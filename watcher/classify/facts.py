@@ -53,6 +53,7 @@ FACT_CATEGORY = {
 NEGATION = re.compile(
     r"\b(?:not|no longer|isn't|aren't|unsupported|never|cannot|can't|dropped|removed|"
     r"discontinued|without)\b", re.IGNORECASE)
+_CLAUSE_MARKS = (",", ";", "(", ")", ":", " but ", " while ", " whereas ")
 _MARKDOWN = re.compile(r"[*_`]+")
 _VERSION = r"(\d+\.\d+(?:\.\d+)?)"
 _NUMBER = r"(\d[\d,]*(?:\.\d+)?(?:e-?\d+)?)"
@@ -169,15 +170,27 @@ def _gpus(line: _Line, rules: Rules, reading: _Reading) -> None:
                                               "prerequisite", "hardware"))
     if not (is_minimum or listed or _SUPPORT.search(line.text)):
         return  # a GPU named in passing ("H200, not H100") states no support
+    kept = []
     for family in found:
-        if line.negated:
+        if _negated_near(line.text, family):
             reading.deny("supported_gpus", family.name)
             reading.deny("tested_gpus", family.name)
         else:
+            kept.append(family)
             reading.add("tested_gpus" if "tested" in context else "supported_gpus", family.name)
-    if is_minimum and not line.negated and "tested" not in context:
-        lowest = min(found, key=lambda f: f.rank)
-        reading.values["min_gpu"] = lowest.name
+    if is_minimum and kept and "tested" not in context:
+        reading.values["min_gpu"] = min(kept, key=lambda f: f.rank).name
+
+
+def _negated_near(text: str, family: Family) -> bool:
+    """Whether the clause that names `family` is negated ("H200 or newer (H100 is no longer
+    accepted)" negates H100 only)."""
+    match = family.pattern.search(text)
+    if match is None:
+        return False
+    start = max(text.rfind(mark, 0, match.start()) for mark in _CLAUSE_MARKS)
+    ends = [i for i in (text.find(mark, match.end()) for mark in _CLAUSE_MARKS) if i != -1]
+    return bool(NEGATION.search(text[start + 1:min(ends, default=len(text))]))
 
 
 def _families(text: str, families: list[Family], any_family: re.Pattern[str]) -> list[Family]:
@@ -227,7 +240,7 @@ def _tees(line: _Line, rules: Rules, reading: _Reading) -> None:
     if not requirement and "requirement" not in line.context and "prerequisite" not in line.context:
         return
     for family in _families(line.text, rules.tees, rules.any_tee):
-        if line.negated:
+        if _negated_near(line.text, family):
             reading.deny("cpu_tees", family.name)
         else:
             reading.add("cpu_tees", family.name)

@@ -59,14 +59,19 @@ def judge_change(before: str, after: str, rules: Rules, section: str = "",
     if "hardware" in categories:
         direction = combined(fact_direction(name, b, a, rules) for name, (b, a) in moved.items())
         if direction is None and not any(name in HARDWARE_FACTS for name in moved):
-            direction = _cue_direction("\n".join(added), rules)
+            direction = (_cue_direction("\n".join(added), rules)
+                         or _requirement_direction(removed, added, rules))
     return Verdict(categories, direction, new, moved)
 
 
 def categories_of(text: str, section: str, item_kind: str, rules: Rules,
                   extra: set[str] | None = None) -> list[str]:
+    if rules.any_category.get("other") and rules.any_category["other"].fullmatch(text.strip()):
+        return ["other"]
     found = set(extra or ()) | set(rules.item_kinds.get(item_kind, []))
     for name, pattern in rules.any_category.items():
+        if name == "other":
+            continue
         if pattern.search(text) or (section and pattern.search(section)):
             found.add(name)
     # a GPU family, a TEE or a model name the team added is enough on its own
@@ -82,7 +87,9 @@ def fact_direction(name: str, before: Any, after: Any, rules: Rules) -> str | No
     if name not in HARDWARE_FACTS or before == after:
         return None
     if name in ("supported_gpus", "tested_gpus", "cpu_tees"):
-        old, new = set(before or ()), set(after or ())
+        if before is None or after is None:
+            return None  # a list newly stated, or no longer stated here, says nothing of a move
+        old, new = set(before), set(after)
         return RELAXED if new > old else TIGHTENED if new < old else None
     if name in ("vbios_required",):
         return TIGHTENED if after else RELAXED
@@ -118,13 +125,22 @@ def _cue_direction(text: str, rules: Rules) -> str | None:
     """Phrases that announce a move, in sentences that are not mere promises."""
     found = set()
     for sentence in re.split(r"(?<=[.;!?])\s+|\n", text):
-        if rules.any_future.search(sentence):
-            continue
         if any(p.search(sentence) for p in rules.tightened):
-            found.add(TIGHTENED)
-        elif any(p.search(sentence) for p in rules.relaxed):
-            found.add(RELAXED)
+            found.add(TIGHTENED)  # an announced new requirement is news even before it applies
+        elif any(p.search(sentence) for p in rules.relaxed) and not rules.any_future.search(
+                sentence):
+            found.add(RELAXED)  # a promise to relax ("will be lifted") is not a change
     return combined(found)
+
+
+def _requirement_direction(removed: list[str], added: list[str], rules: Rules) -> str | None:
+    """A requirement phrase only the new lines have is a new requirement; only the old, one gone."""
+    def requires(lines: list[str]) -> bool:
+        return any(rules.any_requirement.search(line) and not rules.any_future.search(line)
+                   for line in lines)
+
+    before, after = requires(removed), requires(added)
+    return None if before == after else TIGHTENED if after else RELAXED
 
 
 def _with_heading(text: str, section: str) -> str:

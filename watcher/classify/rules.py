@@ -36,6 +36,7 @@ class Rules:
     categories: dict[str, list[re.Pattern[str]]]
     relaxed: list[re.Pattern[str]]
     tightened: list[re.Pattern[str]]
+    requirement: list[re.Pattern[str]]
     future: list[re.Pattern[str]]
     gpus: list[Family]
     tees: list[Family]
@@ -50,6 +51,10 @@ class Rules:
     @cached_property
     def any_future(self) -> re.Pattern[str]:
         return any_of(self.future)
+
+    @cached_property
+    def any_requirement(self) -> re.Pattern[str]:
+        return any_of(self.requirement)
 
     @cached_property
     def any_gpu(self) -> re.Pattern[str]:
@@ -96,6 +101,7 @@ def _extend(base: Rules, extra: Rules) -> Rules:
         categories=joined(base.categories, extra.categories),
         relaxed=base.relaxed + extra.relaxed,
         tightened=base.tightened + extra.tightened,
+        requirement=base.requirement + extra.requirement,
         future=base.future + extra.future,
         gpus=base.gpus + extra.gpus,
         tees=base.tees + extra.tees,
@@ -108,9 +114,9 @@ def _parse(raw: dict[str, Any], path: Path) -> Rules:
     check = _Check(path)
     check.keys(raw, "", {"categories", "hardware", "gpus", "tees", "models", "item_kinds"})
     categories = check.table(raw, "categories")
-    check.keys(categories, "categories", set(CATEGORIES) - {"other"})
+    check.keys(categories, "categories", set(CATEGORIES))
     hardware = check.table(raw, "hardware")
-    check.keys(hardware, "hardware", {"relaxed", "tightened", "future"})
+    check.keys(hardware, "hardware", {"relaxed", "tightened", "requirement", "future"})
     models = check.table(raw, "models")
     check.keys(models, "models", {"patterns"})
     item_kinds = check.table(raw, "item_kinds")
@@ -127,6 +133,7 @@ def _parse(raw: dict[str, Any], path: Path) -> Rules:
         },
         relaxed=check.patterns(hardware.get("relaxed", []), "hardware.relaxed"),
         tightened=check.patterns(hardware.get("tightened", []), "hardware.tightened"),
+        requirement=check.patterns(hardware.get("requirement", []), "hardware.requirement"),
         future=check.patterns(hardware.get("future", []), "hardware.future"),
         gpus=[check.family(entry, f"gpus[{i}]") for i, entry in enumerate(raw.get("gpus", []))],
         tees=[check.family(entry, f"tees[{i}]") for i, entry in enumerate(raw.get("tees", []))],
