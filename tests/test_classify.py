@@ -34,12 +34,22 @@ def test_more_gpus_per_guest_in_the_real_doc_is_hardware_relaxed(gpu_doc, tmp_pa
     assert answer["moved"]["gpus_per_guest"] == {"before": 1, "after": "multiple"}
 
 
+INTRO = ("COCOON documentation covers the architecture, TDX images, RA-TLS, seal keys, GPU "
+         "passthrough and multi-GPU setups, smart contracts and deployment.")
+
+
 def test_intro_listing_multi_gpu_topics_has_no_direction():
-    intro = ("COCOON documentation covers the architecture, TDX images, RA-TLS, seal keys, GPU "
-             "passthrough and multi-GPU setups, smart contracts and deployment.")
-    verdict = classify.judge_text(intro, RULES)
+    verdict = classify.judge_text(INTRO, RULES)
     assert "hardware" in verdict.categories
     assert verdict.hardware_direction is None
+
+
+def test_intro_gaining_the_multi_gpu_topic_has_no_direction():
+    before = "# COCOON\n" + INTRO.replace(" and multi-GPU setups", "")
+    verdict = classify.judge_change(before, "# COCOON\n" + INTRO, RULES)
+    assert "hardware" in verdict.categories
+    assert verdict.hardware_direction is None
+    assert verdict.moved == {}
 
 
 @pytest.mark.parametrize(("before", "after", "direction"), [
