@@ -4,6 +4,7 @@ import pytest
 
 from watcher import config
 from watcher.config import ConfigError
+from watcher.demo import write_config
 
 SHIPPED = Path("config/watcher.toml")
 
@@ -41,6 +42,20 @@ def test_defaults_fill_unset_options(tmp_path):
     assert source.options["ignore"] == []
 
 
+def test_telegram_defaults_are_the_monday_schedule_and_the_real_api(tmp_path):
+    telegram = config.load(write(tmp_path, MINIMAL)).telegram
+    assert (telegram.cron, telegram.timezone) == ("0 9 * * mon", "Asia/Ho_Chi_Minh")
+    assert telegram.api_base_url == "https://api.telegram.org"
+    assert telegram.cooldown_minutes == 10
+    assert (telegram.allow_users, telegram.allow_chats, telegram.chats) == ((), (), ())
+    assert telegram.filtered_empty == "skip"
+
+
+def test_shipped_and_demo_configs_set_the_same_telegram_keys(tmp_path):
+    demo = config.load(write_config(tmp_path, "http://127.0.0.1:1")).telegram
+    assert demo == config.load(SHIPPED).telegram
+
+
 def test_config_path_resolution(monkeypatch):
     monkeypatch.delenv(config.ENV_VAR, raising=False)
     assert config.resolve_path(None) == config.DEFAULT_PATH
@@ -60,6 +75,22 @@ def test_config_path_resolution(monkeypatch):
     ('language = "fr"\n' + MINIMAL, "language", "not supported"),
     ("[telegram]\ntoken_env = 'abc def'\n" + MINIMAL, "telegram.token_env", "environment"),
     ("[http]\ntimeout = 0\n" + MINIMAL, "http.timeout", "greater than 0"),
+    ("[checks]\nsuspect_shrink = 2\n" + MINIMAL, "checks.suspect_shrink", "between 0 and 1"),
+    ("[checks]\nfailure_alert_after = 0\n" + MINIMAL, "checks.failure_alert_after",
+     "greater than 0"),
+    ("[telegram]\ncron = '0 9 * mon'\n" + MINIMAL, "telegram.cron", "not a cron expression"),
+    ("[telegram]\ncron = '0 25 * * mon'\n" + MINIMAL, "telegram.cron", "not a cron expression"),
+    ("[telegram]\ntimezone = 'Asia/Saigon City'\n" + MINIMAL, "telegram.timezone",
+     "not a known time zone"),
+    ("[telegram]\napi_base_url = 'api.telegram.org'\n" + MINIMAL, "telegram.api_base_url",
+     "not an http(s) URL"),
+    ("[telegram]\ncooldown_minutes = -1\n" + MINIMAL, "telegram.cooldown_minutes",
+     "greater than 0"),
+    ("[telegram]\nallow_users = ['@alice']\n" + MINIMAL, "telegram.allow_users",
+     "numeric user ids"),
+    ("[telegram]\nfiltered_empty = 'hide'\n" + MINIMAL, "telegram.filtered_empty",
+     "not supported"),
+    ("[telegram]\nchat = [1]\n" + MINIMAL, "telegram.chat", "unknown key"),
     ("", "sources", "no sources configured"),
     ("[[sources]]\nkind = 'github'\nrepo = 'a/b'", "sources[0].name", "missing"),
     ("sources = [", "(syntax)", "Invalid value"),

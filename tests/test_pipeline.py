@@ -124,3 +124,54 @@ async def test_only_named_sources_run(settings):
     STATE.update(a=[item("1", "one")], b=FetchError("must not be asked"))
     result = await check(settings, T0, only=["a"])
     assert [o.source for o in result.digest.outcomes] == ["a"]
+
+
+def page(key: str, text: str) -> Item:
+    return Item(key, "page", key.upper(), f"https://example.org/{key}", text)
+
+
+DOC = "\n".join(f"- requirement line number {n}" for n in range(40))
+
+
+async def test_a_page_that_shrinks_is_held_until_seen_again(settings):
+    STATE.update(a=[page("gpu", DOC)], b=[])
+    await check(settings, T0)
+    short = "\n".join(DOC.split("\n")[:5])
+    STATE.update(a=[page("gpu", short)])
+    held = await check(settings, T0 + timedelta(days=7))
+    assert held.digest.changes == []
+    assert "GPU: came back 88% shorter — held back, last good copy kept" in held.text
+    store = Store.open(settings.store_path)
+    assert store.current_items("a")["gpu"].text == DOC
+    store.close()
+
+    again = await check(settings, T0 + timedelta(days=14))
+    assert [c.kind for c in again.digest.changes] == ["removed"]
+    assert "held back" not in again.text
+
+
+async def test_a_maintenance_page_is_held_and_a_recovery_is_no_change(settings):
+    STATE.update(a=[page("gpu", DOC)], b=[])
+    await check(settings, T0)
+    STATE.update(a=[page("gpu", DOC + "\nThe site is under maintenance, back soon")])
+    held = await check(settings, T0 + timedelta(days=7))
+    assert "looks like an error or challenge page ('under maintenance')" in held.text
+    assert held.digest.changes == []
+    STATE.update(a=[page("gpu", DOC)])
+    back = await check(settings, T0 + timedelta(days=14))
+    assert back.digest.kind == "no_changes" and "held back" not in back.text
+
+
+async def test_failing_streak_warns_once_and_says_when_recovered(settings):
+    STATE.update(a=[item("1", "one")], b=[item("x", "ex")])
+    await check(settings, T0)
+    STATE.update(a=FetchError("down"))
+    texts = [(await check(settings, T0 + timedelta(days=7 * n))).text for n in range(1, 5)]
+    warned = [n for n, text in enumerate(texts, start=1) if "has failed 3 runs in a row" in text]
+    assert warned == [3]
+    assert "(since 2026-11-30)" in texts[2]
+    STATE.update(a=[item("1", "one")])
+    back = await check(settings, T0 + timedelta(days=35))
+    assert "✓ a is back after 4 failed runs" in back.text
+    quiet = await check(settings, T0 + timedelta(days=42))
+    assert "is back" not in quiet.text

@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
 
 from watcher.sources import SOURCE_KINDS
 
 DEFAULT_PATH = Path("config/watcher.toml")
 ENV_VAR = "WATCHER_CONFIG"
 LANGUAGES = ("en", "vi")
+FILTERED_EMPTY = ("skip", "line")
 
 
 class ConfigError(Exception):
@@ -51,9 +55,27 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class CheckSettings:
+    failure_alert_after: int = 3
+    """Consecutive failed runs of a source before the team is warned (once)."""
+    suspect_shrink: float = 0.5
+    """A page that shrinks by more than this share is held back until seen again."""
+
+
+@dataclass(frozen=True)
 class TelegramSettings:
     token_env: str = "TELEGRAM_BOT_TOKEN"
     chats: tuple[int, ...] = ()
+    """Team chats: every digest goes to them, whoever subscribed."""
+    api_base_url: str = "https://api.telegram.org"
+    cron: str = "0 9 * * mon"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    cooldown_minutes: float = 10.0
+    allow_users: tuple[int, ...] = ()
+    allow_chats: tuple[int, ...] = ()
+    """Who may run /check and /subscribe; both empty means everyone."""
+    filtered_empty: str = "skip"
+    """A subscriber whose categories a digest does not touch: "skip" it or send one "line"."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,7 @@ class Config:
     http: HttpSettings = field(default_factory=HttpSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    checks: CheckSettings = field(default_factory=CheckSettings)
     rules_path: Path | None = None
     """The team's classification rules (relative paths are from the config file's folder)."""
     sources: tuple[SourceConfig, ...] = ()
@@ -92,17 +115,17 @@ def load(path: Path) -> Config:
 def parse(raw: Mapping[str, Any], path: Path) -> Config:
     check = _Checker(path)
     check.known_keys(raw, "", {"language", "ignore", "store", "http", "digest", "telegram",
-                                "classify", "sources"})
-    language = check.typed(raw, "language", str, "en")
-    if language not in LANGUAGES:
-        raise ConfigError(path, "language", f"{language!r} is not supported",
-                          f"use one of {', '.join(LANGUAGES)}")
+                                "classify", "checks", "sources"})
+    language = check.choice(raw, "language", LANGUAGES, "en")
     store = check.table(raw, "store", {"path"})
     http = check.table(raw, "http", {"timeout", "user_agent", "max_bytes"})
     digest = check.table(raw, "digest", {"send_empty", "excerpt_chars"})
+    checks = check.table(raw, "checks", {"failure_alert_after", "suspect_shrink"})
     classify = check.table(raw, "classify", {"rules"})
     rules = check.typed(classify, "classify.rules", str, None)
-    telegram = check.table(raw, "telegram", {"token_env", "chats"})
+    telegram = check.table(raw, "telegram", {
+        "token_env", "chats", "api_base_url", "cron", "timezone", "cooldown_minutes",
+        "allow_users", "allow_chats", "filtered_empty"})
     return Config(
         path=path,
         store_path=Path(check.typed(store, "store.path", str, "data/watcher.db")),
@@ -117,12 +140,34 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
             send_empty=check.typed(digest, "digest.send_empty", bool, True),
             excerpt_chars=int(check.positive(digest, "digest.excerpt_chars", 300)),
         ),
-        telegram=TelegramSettings(
-            token_env=check.env_name(telegram, "telegram.token_env", "TELEGRAM_BOT_TOKEN"),
-            chats=tuple(check.int_list(telegram, "telegram.chats")),
-        ),
+        telegram=_telegram(telegram, check),
         rules_path=path.parent / rules if rules else None,
+        checks=CheckSettings(
+            failure_alert_after=int(check.positive(checks, "checks.failure_alert_after", 3)),
+            suspect_shrink=check.fraction(checks, "checks.suspect_shrink", 0.5),
+        ),
         sources=tuple(_sources(raw.get("sources"), check)),
+    )
+
+
+def _telegram(table: dict[str, Any], check: _Checker) -> TelegramSettings:
+    default = TelegramSettings()
+    api_base_url = check.typed(table, "telegram.api_base_url", str, default.api_base_url)
+    check.url(api_base_url, "telegram.api_base_url")
+    timezone = check.timezone(table, "telegram.timezone", default.timezone)
+    return TelegramSettings(
+        token_env=check.env_name(table, "telegram.token_env", default.token_env),
+        chats=tuple(check.int_list(table, "telegram.chats")),
+        api_base_url=api_base_url.rstrip("/"),
+        cron=check.cron(table, "telegram.cron", default.cron, timezone),
+        timezone=timezone,
+        cooldown_minutes=check.positive(table, "telegram.cooldown_minutes",
+                                        default.cooldown_minutes),
+        allow_users=tuple(check.int_list(table, "telegram.allow_users", "user ids",
+                                         "[123456789]")),
+        allow_chats=tuple(check.int_list(table, "telegram.allow_chats")),
+        filtered_empty=check.choice(table, "telegram.filtered_empty", FILTERED_EMPTY,
+                                    default.filtered_empty),
     )
 
 
@@ -219,11 +264,47 @@ class _Checker:
                               "give a positive number")
         return value
 
-    def int_list(self, table: Mapping[str, Any], dotted: str) -> list[int]:
+    def fraction(self, table: Mapping[str, Any], dotted: str, default: float) -> float:
+        value = self.typed(table, dotted, float, default)
+        if not 0 < value < 1:
+            raise ConfigError(self.path, dotted, f"{value!r} is not between 0 and 1",
+                              "give a share such as 0.5 for 50%")
+        return value
+
+    def int_list(self, table: Mapping[str, Any], dotted: str, what: str = "chat ids",
+                 example: str = "[-1001234567890]") -> list[int]:
         value = self.typed(table, dotted, list, [])
         if not all(_is(v, int) for v in value):
-            raise ConfigError(self.path, dotted, "must be a list of numeric chat ids",
-                              "write chat ids as numbers, e.g. [-1001234567890]")
+            raise ConfigError(self.path, dotted, f"must be a list of numeric {what}",
+                              f"write {what} as numbers, e.g. {example}")
+        return value
+
+    def choice(self, table: Mapping[str, Any], dotted: str, choices: tuple[str, ...],
+               default: str) -> str:
+        value = self.typed(table, dotted, str, default)
+        if value not in choices:
+            raise ConfigError(self.path, dotted, f"{value!r} is not supported",
+                              f"use one of {', '.join(choices)}")
+        return value
+
+    def timezone(self, table: Mapping[str, Any], dotted: str, default: str) -> str:
+        value = self.typed(table, dotted, str, default)
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(self.path, dotted, f"{value!r} is not a known time zone",
+                              'give an IANA zone name, e.g. "Asia/Ho_Chi_Minh" or "UTC"'
+                              ) from None
+        return value
+
+    def cron(self, table: Mapping[str, Any], dotted: str, default: str, timezone: str) -> str:
+        value = self.typed(table, dotted, str, default)
+        try:
+            CronTrigger.from_crontab(value, timezone=ZoneInfo(timezone))
+        except ValueError as exc:
+            raise ConfigError(self.path, dotted, f"{value!r} is not a cron expression ({exc})",
+                              'give five fields: minute hour day month weekday, e.g. '
+                              '"0 9 * * mon"') from None
         return value
 
     def patterns(self, table: Mapping[str, Any], dotted: str, key: str = "ignore") -> list[str]:

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from watcher.classify.rules import CATEGORIES
-from watcher.models import Change, Digest, FactMove, SourceOutcome
+from watcher.models import Alert, Change, Digest, FactMove, SourceOutcome
 
 TELEGRAM_LIMIT = 4096
 FOLD_OTHER_AFTER = 5  # a longer "other" group is shown as a count
@@ -57,8 +57,10 @@ def build(changes: list[Change], outcomes: list[SourceOutcome], now: datetime) -
 
 
 def is_quiet(digest: Digest) -> bool:
-    """Nothing to tell: no change, no baseline, no failure (config may keep such a week silent)."""
-    return digest.kind == "no_changes" and not digest.failed
+    """Nothing to tell: no change, no failure, nothing held back, no alert (config may keep
+    such a week silent)."""
+    held = any(o.held for o in digest.outcomes)
+    return digest.kind == "no_changes" and not (digest.failed or held or digest.alerts)
 
 
 def label(change: Change) -> str:
@@ -121,6 +123,9 @@ class _Section:
 def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
     """Headlines (facts that moved) first, then changes by category, "other" last."""
     sections = []
+    if digest.alerts:
+        lines = [(alert_text(a), None, []) for a in digest.alerts]
+        sections.append(_Section("Alerts", None, lines))
     if digest.moves:
         sections.append(_Section("What moved", None, [
             (move_text(m), m.url or None, []) for m in digest.moves
@@ -140,11 +145,20 @@ def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
         sections.append(_Section("Baseline recorded (now tracked, not reported as new)", None, [
             (f"{o.source}: {_count(o.items, 'item')}", o.url, []) for o in digest.baselined
         ]))
-    if digest.failed:
-        sections.append(_Section("Could not check", None, [
-            (f"{o.source}: {o.error}; {_kept(o)}", o.url, []) for o in digest.failed
-        ]))
+    problems = [(f"{o.source}: {o.error}; {_kept(o)}", o.url, []) for o in digest.failed]
+    problems += [(f"{o.source}: {held} — held back, last good copy kept; accepted if seen again",
+                  o.url, []) for o in digest.outcomes for held in o.held]
+    if problems:
+        sections.append(_Section("Could not check", None, problems))
     return sections
+
+
+def alert_text(alert: Alert) -> str:
+    if alert.kind == "failing":
+        since = f" (since {alert.since[:10]})" if alert.since else ""
+        return (f"⚠ {alert.source} has failed {alert.failures} runs in a row{since}; "
+                "its last good copy is kept")
+    return f"✓ {alert.source} is back after {alert.failures} failed runs"
 
 
 def _kept(outcome: SourceOutcome) -> str:
@@ -215,6 +229,7 @@ def render_json(digest: Digest) -> dict[str, Any]:
         "kind": digest.kind,
         "created_at": digest.created_at.isoformat(),
         "headline": headline(digest),
+        "alerts": [{**a.to_dict(), "text": alert_text(a)} for a in digest.alerts],
         "headlines": [{**m.to_dict(), "text": move_text(m)} for m in digest.moves],
         "changes": [c.to_dict() for c in digest.changes],
         "sources": [o.to_dict() for o in digest.outcomes],

@@ -92,6 +92,8 @@ class SourceOutcome:
     url: str | None = None
     last_ok: str | None = None
     """For a failed source: when its kept snapshot was read (ISO 8601), None if never."""
+    held: list[str] = field(default_factory=list)
+    """Items held back as suspect this run, each as "title: reason"."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +104,7 @@ class SourceOutcome:
             "error": self.error,
             "url": self.url,
             "last_ok": self.last_ok,
+            "held": list(self.held),
         }
 
     @classmethod
@@ -153,6 +156,25 @@ class FactMove:
 
 
 @dataclass
+class Alert:
+    """A source that has failed `failures` runs in a row (kind "failing"), or is back after
+    such a streak ("recovered"). Each is said once, in the digest of the run it happens."""
+
+    source: str
+    kind: Literal["failing", "recovered"]
+    failures: int
+    since: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "kind": self.kind, "failures": self.failures,
+                "since": self.since}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        return cls(**data)
+
+
+@dataclass
 class Digest:
     """The result of one check, as stored in the archive and rendered for people."""
 
@@ -162,6 +184,7 @@ class Digest:
     outcomes: list[SourceOutcome]
     id: int | None = None
     moves: list[FactMove] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
 
     @property
     def failed(self) -> list[SourceOutcome]:

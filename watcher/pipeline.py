@@ -16,11 +16,11 @@ from functools import partial
 
 import httpx
 
-from watcher import classify, diff, digest
+from watcher import classify, diff, digest, suspect
 from watcher.classify import sheet
 from watcher.classify.changes import classify as classify_changes
 from watcher.config import Config
-from watcher.models import Change, Digest, Fetched, Item, SourceOutcome
+from watcher.models import Alert, Change, Digest, Fetched, Item, SourceOutcome
 from watcher.noise import NoiseFilter
 from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
 from watcher.store import SourceUpdate, Store
@@ -83,6 +83,7 @@ async def run_check(
         ))
     changes = [change for run in runs for change in run.changes]
     result = digest.build(changes, [run.outcome for run in runs], now())
+    result.alerts = _alerts(store, runs, config.checks.failure_alert_after, now())
     previous_facts = store.current_facts()
     facts = sheet.build(_sheet_items(config, store, runs), rules, now().isoformat(),
                         previous_facts)
@@ -99,6 +100,30 @@ async def run_check(
 
 def _render(excerpt_chars: int, result: Digest) -> tuple[str, str]:
     return digest.render_text(result, excerpt_chars), digest.render_html(result, excerpt_chars)
+
+
+def _hold_suspects(store: Store, source: Source, fetched: Fetched, previous: dict[str, Item],
+                   shrink: float) -> list[suspect.Suspicion]:
+    """Put back the last good copy of items that look broken, unless seen the same last run."""
+    known = store.suspects(source.name)
+    held = [s for s in suspect.inspect(previous, fetched.items, shrink)
+            if known.get(s.key) != s.fingerprint]
+    keys = {s.key for s in held}
+    fetched.items = [previous[i.key] if i.key in keys else i for i in fetched.items]
+    return held
+
+
+def _alerts(store: Store, runs: list[_SourceRun], after: int, now: datetime) -> list[Alert]:
+    """Warn once when a source reaches `after` failed runs in a row; say once when it is back."""
+    alerts = []
+    for run in runs:
+        name = run.outcome.source
+        failures, since = store.health(name)
+        if run.outcome.status == "failed" and failures + 1 == after:
+            alerts.append(Alert(name, "failing", after, (since or now).isoformat()))
+        elif run.outcome.status != "failed" and failures >= after:
+            alerts.append(Alert(name, "recovered", failures, since.isoformat() if since else None))
+    return alerts
 
 
 def _sheet_items(config: Config, store: Store, runs: list[_SourceRun]) -> list[tuple[str, Item]]:
@@ -120,7 +145,8 @@ async def _check_source(config: Config, store: Store, source: Source, http: http
         log.exception("source %s crashed", source.name)
         run = _failed(store, source, f"internal error ({type(exc).__name__}); see the log")
     else:
-        run = _compared(store, source, fetched, previous, _noise_filter(config, source), rules)
+        run = _compared(store, source, fetched, previous, _noise_filter(config, source), rules,
+                        config.checks.suspect_shrink)
     if progress:
         progress(run.outcome)
     return run
@@ -134,8 +160,9 @@ def _failed(store: Store, source: Source, error: str) -> _SourceRun:
 
 
 def _compared(store: Store, source: Source, fetched: Fetched, previous: dict[str, Item],
-              noise: NoiseFilter, rules: classify.Rules) -> _SourceRun:
+              noise: NoiseFilter, rules: classify.Rules, shrink: float) -> _SourceRun:
     fetched.items = [noise.clean(item) for item in fetched.items]
+    held = _hold_suspects(store, source, fetched, previous, shrink)
     found = diff.compare(previous, fetched)
     current = {item.key: item for item in fetched.items}
     kept = [item for item in previous.values()
@@ -145,11 +172,13 @@ def _compared(store: Store, source: Source, fetched: Fetched, previous: dict[str
         kind=source.kind,
         items=found.added + [new for _, new in found.modified],
         removed=[item.key for item in found.removed],
+        suspects=held,
     )
     baseline = not store.is_baselined(source.name)
     status = "baseline" if baseline else "ok"
     outcome = SourceOutcome(source.name, source.kind, status, items=len(fetched.items),
-                            url=source.link)
+                            url=source.link,
+                            held=[f"{previous[s.key].title}: {s.reason}" for s in held])
     changes = [] if baseline else diff.changes(source.name, found)
     classify_changes(changes, previous, current, rules)
     return _SourceRun(outcome, changes, update, [*kept, *fetched.items])

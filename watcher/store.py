@@ -12,11 +12,13 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
-from watcher.models import Change, Digest, Fact, FactMove, Item, SourceOutcome
+from watcher.models import Alert, Change, Digest, Fact, FactMove, Item, SourceOutcome
+from watcher.suspect import Suspicion
 
 MIGRATIONS: list[str] = [
     # 0 -> 1: the core tables.
@@ -89,6 +91,42 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE digests ADD COLUMN moves TEXT NOT NULL DEFAULT '[]';
     """,
+    # 2 -> 3: the delivery outbox, one row per digest and chat. A row stays 'pending' until
+    # every part is sent ('sent') or the chat cannot be written to ('dropped'), and counts the
+    # parts already sent, so a restart resumes where it stopped instead of repeating them.
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        chat_id INTEGER NOT NULL,
+        html TEXT NOT NULL,
+        parts_sent INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'pending',
+        error TEXT,
+        queued_at TEXT NOT NULL,
+        finished_at TEXT,
+        UNIQUE (digest_id, chat_id)
+    );
+    CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';
+    """,
+    # 3 -> 4: content held back as suspect (accepted when seen again), and each source's run of
+    # consecutive failures, so the team is warned once and told once when it recovers
+    """
+    CREATE TABLE suspects (
+        source TEXT NOT NULL,
+        item_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (source, item_key)
+    );
+    CREATE TABLE source_health (
+        source TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        failing_since TEXT
+    );
+    ALTER TABLE digests ADD COLUMN alerts TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -105,6 +143,29 @@ class SourceUpdate:
     kind: str
     items: list[Item]
     removed: list[str]
+    suspects: list[Suspicion] = field(default_factory=list)
+    """Items held back this run; any other suspect of the source is cleared."""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    chat_id: int
+    categories: list[str]
+    """Only changes in these categories are sent to this chat; empty means all."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One digest for one chat, as queued in the outbox: the whole message, not yet split."""
+
+    id: int
+    digest_id: int
+    chat_id: int
+    html: str
+    parts_sent: int
+
+
+DeliveryStatus = Literal["sent", "dropped"]
 
 
 @dataclass(frozen=True)
@@ -230,6 +291,7 @@ class Store:
                   f.url, f.since) for f in facts],
             )
             for outcome in digest.outcomes:
+                self._record_health(db, outcome, now)
                 db.execute(
                     "INSERT INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (run_id, outcome.source, outcome.kind, outcome.status, outcome.items,
@@ -237,10 +299,10 @@ class Store:
                 )
             cursor = db.execute(
                 "INSERT INTO digests (run_id, created_at, kind, headline, text, html, changes,"
-                " outcomes, moves) VALUES (?, ?, ?, ?, '', '', ?, ?, ?)",
+                " outcomes, moves, alerts) VALUES (?, ?, ?, ?, '', '', ?, ?, ?, ?)",
                 (run_id, _iso(digest.created_at), digest.kind, headline,
                  _json_list(digest.changes), _json_list(digest.outcomes),
-                 _json_list(digest.moves)),
+                 _json_list(digest.moves), _json_list(digest.alerts)),
             )
             digest.id = int(cursor.lastrowid)
             text, html = render(digest)
@@ -259,6 +321,11 @@ class Store:
             " ON CONFLICT(name) DO UPDATE SET last_ok_at = excluded.last_ok_at",
             (update.source, update.kind, _iso(now), _iso(now)),
         )
+        db.execute("DELETE FROM suspects WHERE source = ?", (update.source,))
+        db.executemany(
+            "INSERT INTO suspects VALUES (?, ?, ?, ?, ?)",
+            [(update.source, s.key, s.fingerprint, s.reason, _iso(now)) for s in update.suspects],
+        )
         versions = dict(db.execute(
             "SELECT item_key, MAX(version) FROM snapshots WHERE source = ? GROUP BY item_key",
             (update.source,),
@@ -273,6 +340,32 @@ class Store:
                  is_removed, item.kind, item.title, item.url, item.text,
                  json.dumps(item.meta, ensure_ascii=False, default=str)),
             )
+
+    @staticmethod
+    def _record_health(db: sqlite3.Connection, outcome: SourceOutcome, now: datetime) -> None:
+        if outcome.status == "failed":
+            db.execute(
+                "INSERT INTO source_health VALUES (?, 1, ?) ON CONFLICT(source) DO UPDATE SET"
+                " failures = failures + 1, failing_since = COALESCE(failing_since, ?)",
+                (outcome.source, _iso(now), _iso(now)),
+            )
+        else:
+            db.execute("INSERT INTO source_health VALUES (?, 0, NULL) ON CONFLICT(source)"
+                       " DO UPDATE SET failures = 0, failing_since = NULL", (outcome.source,))
+
+    def health(self, source: str) -> tuple[int, datetime | None]:
+        """How many runs in a row `source` has failed, and since when."""
+        row = self._db.execute("SELECT failures, failing_since FROM source_health"
+                               " WHERE source = ?", (source,)).fetchone()
+        if row is None:
+            return 0, None
+        return row[0], _time(row[1]) if row[1] else None
+
+    def suspects(self, source: str) -> dict[str, str]:
+        """Fingerprints of the items of `source` held back as suspect, by key."""
+        rows = self._db.execute("SELECT item_key, fingerprint FROM suspects WHERE source = ?",
+                                (source,)).fetchall()
+        return dict(rows)
 
     def last_run(self) -> tuple[int, datetime, datetime | None, str] | None:
         row = self._db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT 1").fetchone()
@@ -290,6 +383,53 @@ class Store:
         ).fetchall()
         return {row["name"]: Fact(row["name"], json.loads(row["value"]), row["display"],
                                   row["source"], row["url"], row["since"]) for row in rows}
+
+    # --- subscribers and the delivery outbox ------------------------------------------------
+
+    def subscribe(self, chat_id: int, categories: list[str], now: datetime) -> None:
+        """Add a chat, or set the categories of one already subscribed."""
+        self._db.execute(
+            "INSERT INTO subscribers (chat_id, categories, added_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(chat_id) DO UPDATE SET categories = excluded.categories",
+            (chat_id, json.dumps(categories), _iso(now)),
+        )
+
+    def unsubscribe(self, chat_id: int) -> bool:
+        """Remove a chat; False if it was not subscribed."""
+        cursor = self._db.execute("DELETE FROM subscribers WHERE chat_id = ?", (chat_id,))
+        return cursor.rowcount > 0
+
+    def subscribers(self) -> list[Subscriber]:
+        rows = self._db.execute("SELECT * FROM subscribers ORDER BY added_at, chat_id").fetchall()
+        return [Subscriber(row["chat_id"], json.loads(row["categories"])) for row in rows]
+
+    def queue(self, digest_id: int, messages: Iterable[tuple[int, str]], now: datetime) -> None:
+        """Record each (chat id, html) as pending; a chat that has this digest queued keeps it."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO outbox (digest_id, chat_id, html, queued_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(digest_id, chat_id, html, _iso(now)) for chat_id, html in messages],
+            )
+
+    def pending(self) -> list[Delivery]:
+        """Deliveries not yet finished, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, digest_id, chat_id, html, parts_sent FROM outbox"
+            " WHERE status = 'pending' ORDER BY id"
+        ).fetchall()
+        return [Delivery(**dict(row)) for row in rows]
+
+    def record_parts_sent(self, delivery_id: int, parts_sent: int) -> None:
+        self._db.execute("UPDATE outbox SET parts_sent = ? WHERE id = ?",
+                         (parts_sent, delivery_id))
+
+    def finish_delivery(self, delivery_id: int, status: DeliveryStatus, now: datetime,
+                        error: str | None = None) -> None:
+        self._db.execute(
+            "UPDATE outbox SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+            (status, error, _iso(now), delivery_id),
+        )
 
     # --- the digest archive ----------------------------------------------------------------
 
@@ -312,7 +452,7 @@ def _time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _json_list(records: Iterable[Change | SourceOutcome | FactMove]) -> str:
+def _json_list(records: Iterable[Change | SourceOutcome | FactMove | Alert]) -> str:
     return json.dumps([r.to_dict() for r in records], ensure_ascii=False)
 
 
@@ -329,6 +469,7 @@ def _archived(row: sqlite3.Row) -> ArchivedDigest:
         outcomes=[SourceOutcome.from_dict(o) for o in json.loads(row["outcomes"])],
         id=row["id"],
         moves=[FactMove.from_dict(m) for m in json.loads(row["moves"])],
+        alerts=[Alert.from_dict(a) for a in json.loads(row["alerts"])],
     )
     return ArchivedDigest(id=row["id"], created_at=digest.created_at, kind=row["kind"],
                           headline=row["headline"], text=row["text"], html=row["html"],
