@@ -20,7 +20,7 @@ from urllib3.util.retry import Retry
 
 from watcher.models import Item
 from watcher.replay import ReplayServer
-from watcher.sources.base import SOURCE_KINDS, FetchContext, FetchError, SourceGone
+from watcher.sources.base import SOURCE_KINDS, FetchContext, FetchError, RetryPolicy, SourceGone
 from watcher.sources.github import GitHubSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,6 +163,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(autouse=True)
 def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+
+
+THREE_TRIES = RetryPolicy(attempts=3)
 
 
 @pytest.fixture
@@ -487,7 +490,7 @@ async def test_bad_credentials_name_the_variable_not_the_token(tmp_path, http, m
 async def test_server_errors_are_retried_briefly_then_reported(tmp_path, http, sleeps):
     error_week(tmp_path, 503, FIXTURES / "error_503_unavailable.json")
     with ReplayServer(tmp_path) as server, pytest.raises(FetchError) as caught:
-        await fetch(source(server), http)
+        await source(server).fetch(FetchContext(http=http, retry=THREE_TRIES))
 
     assert str(caught.value) == f"github {REPO}: HTTP 503 Service Unavailable"
     assert len(server.requests) == 3  # the first try and two retries
@@ -509,7 +512,7 @@ async def test_unreachable_server_is_a_fetch_error(tmp_path, http, sleeps):
     with ReplayServer(tmp_path) as server:
         closed = source(server)  # the server is shut down when the block ends
     with pytest.raises(FetchError) as caught:
-        await fetch(closed, http)
+        await closed.fetch(FetchContext(http=http, retry=THREE_TRIES))
 
     assert str(caught.value) == f"github {REPO}: ConnectionError"
     assert len(sleeps) == 2
@@ -534,3 +537,15 @@ async def test_demo_weeks_bring_the_new_commit_and_release(http):
     assert [p for p in paths(server) if "/commits" in p] == [
         f"{PATH}/commits?per_page=100&sha=main"
     ] * 2
+
+
+async def test_a_commit_listing_that_suddenly_is_empty_is_a_fetch_problem(
+    tmp_path, http, real_commits
+):
+    github_week(tmp_path, 1, real_commits[:3])
+    github_week(tmp_path, 2, [])
+    with ReplayServer(tmp_path) as server:
+        first = await fetch(source(server), http)
+        server.use_week(2)
+        with pytest.raises(FetchError, match="commit listing came back empty .3 commits stored."):
+            await fetch(source(server), http, previous=first)

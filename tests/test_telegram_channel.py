@@ -504,7 +504,7 @@ async def test_edit_deletion_and_window_a_week_later() -> None:
 async def test_empty_channel_covers_nothing() -> None:
     html = '<section class="tgme_channel_history js-message_history"></section>'
     async with respx.mock as mock, httpx.AsyncClient() as http:
-        mock.get("https://t.me/s/cocoon").mock(return_value=httpx.Response(200, text=html))
+        mock.get("https://t.me/s/cocoon").mock(return_value=httpx.Response(200, html=html))
         fetched = await source().fetch(FetchContext(http=http))
 
     assert fetched.items == []
@@ -573,3 +573,12 @@ async def test_demo_weeks_replay() -> None:
         if n != 11:
             assert new[f"post:{n}"].text == old[f"post:{n}"].text, n
     assert not week2.speaks_for(old["post:4"]) and week2.speaks_for(old["post:5"])
+
+
+async def test_a_preview_that_suddenly_shows_no_posts_is_a_fetch_problem() -> None:
+    html = '<section class="tgme_channel_history js-message_history"></section>'
+    stored = to_item(post(), "cocoon")
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        mock.get("https://t.me/s/cocoon").mock(return_value=httpx.Response(200, html=html))
+        with pytest.raises(FetchError, match="shows no posts at all .1 stored.; keeping the last"):
+            await source().fetch(FetchContext(http=http, previous={stored.key: stored}))

@@ -46,6 +46,10 @@ class HttpSettings:
     timeout: float = 20.0
     user_agent: str = "cocoon-watcher (+https://github.com/TelegramMessenger/cocoon watcher)"
     max_bytes: int = 5 * 1024 * 1024
+    retries: int = 3
+    """Tries in all for a request that times out, is refused, or gets 429/5xx."""
+    retry_max_wait: float = 30.0
+    """No single wait between tries is longer, a server's Retry-After included."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,8 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
                                 "classify", "checks", "sources"})
     language = check.choice(raw, "language", LANGUAGES, "en")
     store = check.table(raw, "store", {"path"})
-    http = check.table(raw, "http", {"timeout", "user_agent", "max_bytes"})
+    http = check.table(raw, "http", {"timeout", "user_agent", "max_bytes", "retries",
+                                     "retry_max_wait"})
     digest = check.table(raw, "digest", {"send_empty", "excerpt_chars"})
     checks = check.table(raw, "checks", {"failure_alert_after", "suspect_shrink"})
     classify = check.table(raw, "classify", {"rules"})
@@ -135,6 +140,9 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
             timeout=check.positive(http, "http.timeout", HttpSettings.timeout),
             user_agent=check.typed(http, "http.user_agent", str, HttpSettings.user_agent),
             max_bytes=int(check.positive(http, "http.max_bytes", HttpSettings.max_bytes)),
+            retries=int(check.positive(http, "http.retries", HttpSettings.retries)),
+            retry_max_wait=check.positive(http, "http.retry_max_wait",
+                                          HttpSettings.retry_max_wait),
         ),
         digest=DigestSettings(
             send_empty=check.typed(digest, "digest.send_empty", bool, True),

@@ -23,6 +23,7 @@ from watcher.config import Config
 from watcher.models import Alert, Change, Digest, Fetched, Item, SourceOutcome
 from watcher.noise import NoiseFilter
 from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
+from watcher.sources.base import RetryPolicy
 from watcher.store import SourceUpdate, Store
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,8 @@ def _sheet_items(config: Config, store: Store, runs: list[_SourceRun]) -> list[t
 async def _check_source(config: Config, store: Store, source: Source, http: httpx.AsyncClient,
                         rules: classify.Rules, progress: Progress | None) -> _SourceRun:
     previous = store.current_items(source.name)
-    ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes)
+    retry = RetryPolicy(attempts=config.http.retries, max_wait=config.http.retry_max_wait)
+    ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes, retry=retry)
     try:
         fetched = await source.fetch(ctx)
     except FetchError as exc:

@@ -6,8 +6,10 @@ snapshots, digests or Telegram: the pipeline hands it what it needs in a `FetchC
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,6 +26,27 @@ class SourceGone(FetchError):
     """The source answered, but what we watch is not there (unknown channel, repo not found)."""
 
 
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: `attempts` tries in all, waits doubling from `backoff` seconds, no single
+    wait (a server's Retry-After included) longer than `max_wait`."""
+
+    attempts: int = 3
+    backoff: float = 1.0
+    max_wait: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def wait(self, attempt: int) -> float:
+        return min(self.backoff * 2 ** (attempt - 1), self.max_wait)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
 @dataclass
 class FetchContext:
     """What the pipeline lends a source for one fetch."""
@@ -33,6 +56,8 @@ class FetchContext:
     """The source's stored items, by key, from the last accepted snapshot (empty on a first run)."""
     max_bytes: int = 5 * 1024 * 1024
     """Cap on one response body; larger bodies are cut and treated as a fetch problem."""
+    retry: RetryPolicy = NO_RETRY
+    """The pipeline passes the configured policy; a bare context (a test) tries once."""
 
 
 class Source(ABC):
@@ -89,18 +114,49 @@ def transport_error(url: str, exc: httpx.HTTPError) -> FetchError:
     return FetchError(f"{url}: {type(exc).__name__}: {exc}")
 
 
-async def get_text(ctx: FetchContext, url: str, **kwargs: Any) -> tuple[httpx.Response, str]:
-    """GET a URL and decode its body, mapping transport and HTTP errors to FetchError."""
-    try:
-        async with ctx.http.stream("GET", url, **kwargs) as response:
-            body = await read_capped(response, ctx.max_bytes)
-    except httpx.HTTPError as exc:
-        raise transport_error(url, exc) from exc
+async def get_text(ctx: FetchContext, url: str, expect: tuple[str, ...] = (),
+                   **kwargs: Any) -> tuple[httpx.Response, str]:
+    """GET a URL and decode its body, retrying transport errors, 429 and 5xx within the
+    context's RetryPolicy; anything else, or the last failure, is a FetchError. `expect` lists
+    the content types the caller can read (a JSON error page is not a channel preview)."""
+    policy = ctx.retry
+    for attempt in itertools.count(1):
+        last = attempt >= policy.attempts
+        try:
+            async with ctx.http.stream("GET", url, **kwargs) as response:
+                if last or response.status_code not in RETRYABLE:
+                    _check_answer(url, response, expect)
+                    body = await read_capped(response, ctx.max_bytes)
+                    return response, _decode(body, response.charset_encoding)
+            wait = _retry_wait(url, response, policy, attempt)
+        except httpx.HTTPError as exc:
+            if last:
+                raise transport_error(url, exc) from exc
+            wait = policy.wait(attempt)
+        await policy.sleep(wait)
+
+
+def _retry_wait(url: str, response: httpx.Response, policy: RetryPolicy, attempt: int) -> float:
+    """How long to wait before the next try; a Retry-After beyond the bound ends the tries."""
+    asked = response.headers.get("retry-after", "")
+    if not asked.isdigit():
+        return policy.wait(attempt)
+    if int(asked) > policy.max_wait:
+        raise FetchError(f"{url}: HTTP {response.status_code}, asked to retry after {asked} s")
+    return float(asked)
+
+
+def _check_answer(url: str, response: httpx.Response, expect: tuple[str, ...]) -> None:
     if response.status_code >= 400:
-        raise FetchError(f"{url}: HTTP {response.status_code}")
-    encoding = response.charset_encoding or "utf-8"
+        limited = " (rate limited)" if response.status_code == 429 else ""
+        raise FetchError(f"{url}: HTTP {response.status_code}{limited}")
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if expect and kind and kind not in expect:
+        raise FetchError(f"{url}: expected {' or '.join(expect)}, got {kind}")
+
+
+def _decode(body: bytes, charset: str | None) -> str:
     try:
-        text = body.decode(encoding, errors="replace")
-    except LookupError:
-        text = body.decode("utf-8", errors="replace")
-    return response, text
+        return body.decode(charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know: the bytes are most likely UTF-8
+        return body.decode("utf-8", errors="replace")

@@ -30,7 +30,14 @@ from github.Tag import Tag
 from urllib3.util.retry import Retry
 
 from watcher.models import Fetched, Item
-from watcher.sources.base import FetchContext, FetchError, Source, SourceGone, register
+from watcher.sources.base import (
+    FetchContext,
+    FetchError,
+    RetryPolicy,
+    Source,
+    SourceGone,
+    register,
+)
 
 PER_PAGE = 100
 TITLE_LIMIT = 100
@@ -62,16 +69,16 @@ class GitHubSource(Source):
         return f"https://github.com/{self.repo}"
 
     async def fetch(self, ctx: FetchContext) -> Fetched:
-        items = await asyncio.to_thread(self._read, known_shas(ctx.previous))
+        items = await asyncio.to_thread(self._read, known_shas(ctx.previous), ctx.retry)
         release_tags = {f"{TAG_PREFIX}{i.meta['tag']}" for i in items if i.kind == "release"}
         # A release brings its tag: report the release once, not "new tag" beside it. A bare
         # tag that later gets a release is carried forward quietly, not reported removed.
         items = [i for i in items if i.key not in release_tags]
         return Fetched(items, covers=lambda item: covers(item) and item.key not in release_tags)
 
-    def _read(self, known: set[str]) -> list[Item]:
+    def _read(self, known: set[str], retry: RetryPolicy) -> list[Item]:
         try:
-            with self._client() as gh:
+            with self._client(retry) as gh:
                 repo = gh.get_repo(self.repo)
                 return [
                     *commit_items(repo, known, self.options["max_commits"]),
@@ -81,7 +88,7 @@ class GitHubSource(Source):
         except (GithubException, requests.RequestException, json.JSONDecodeError) as exc:
             raise fetch_error(exc, self.repo, self.options["token_env"]) from exc
 
-    def _client(self) -> Github:
+    def _client(self, retry: RetryPolicy) -> Github:
         token = os.environ.get(self.options["token_env"])
         return Github(
             base_url=self.options["api_url"],
@@ -89,17 +96,18 @@ class GitHubSource(Source):
             per_page=PER_PAGE,
             # PyGithub asserts an int here; round up so a sub-second timeout never becomes 0
             timeout=math.ceil(self.options["timeout"]),
-            retry=retry_policy(),
+            retry=retry_policy(retry),
             seconds_between_requests=None,
         )
 
 
-def retry_policy() -> Retry:
-    """A couple of quick retries for a flaky server. PyGithub's default, GithubRetry, would
-    instead sleep until the rate-limit reset, which can hold a weekly check for up to an hour."""
+def retry_policy(policy: RetryPolicy) -> Retry:
+    """The run's retry policy in urllib3's terms. PyGithub's default, GithubRetry, would instead
+    sleep until the rate-limit reset, which can hold a weekly check for up to an hour."""
     return Retry(
-        total=2,
-        backoff_factor=0.5,
+        total=policy.attempts - 1,
+        backoff_factor=policy.backoff / 2,
+        backoff_max=policy.max_wait,
         status_forcelist=(500, 502, 503, 504),
         allowed_methods=frozenset({"GET"}),
         # a 503's Retry-After has no upper bound; the backoff above does
@@ -122,15 +130,21 @@ def covers(item: Item) -> bool:
 def commit_items(repo: Repository, known: set[str], limit: int) -> list[Item]:
     """The default branch, newest first, down to the first stored commit or `limit` commits."""
     items: list[Item] = []
+    listed = False
     try:
         # islice stops before asking for the next page once `limit` is reached
         for commit in islice(repo.get_commits(sha=repo.default_branch), limit):
+            listed = True
             if commit.sha in known:
                 break
             items.append(commit_item(commit))
     except GithubException as exc:
         if exc.status != 409:  # 409 is GitHub's answer for an empty repository: no history yet
             raise
+    if known and not listed:
+        # history is append-only: a listing that suddenly has nothing is a broken answer
+        raise FetchError(f"github {repo.full_name}: the commit listing came back empty "
+                         f"({len(known)} commits stored); keeping the last good copy")
     return items
 
 

@@ -21,7 +21,15 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from bs4.element import PreformattedString
 
 from watcher.models import Fetched, Item
-from watcher.sources.base import FetchContext, Source, SourceGone, get_text, register
+from watcher.sources.base import (
+    HTML_TYPES,
+    FetchContext,
+    FetchError,
+    Source,
+    SourceGone,
+    get_text,
+    register,
+)
 
 TITLE_LENGTH = 80
 
@@ -297,6 +305,10 @@ class TelegramChannelSource(Source):
     async def fetch(self, ctx: FetchContext) -> Fetched:
         known = _newest_stored_id(ctx.previous)
         posts = await self._read_pages(ctx, known)
+        if not posts and known is not None:
+            # a channel with posts does not lose them all in a week: a broken page, not news
+            raise FetchError(f"t.me/s/{self.channel}: the preview shows no posts at all "
+                             f"({len(ctx.previous)} stored); keeping the last good copy")
         if known is None:
             posts = posts[-int(self.options["max_posts"]) :]
         return Fetched([to_item(post, self.channel) for post in posts], covers=_window(posts))
@@ -318,7 +330,7 @@ class TelegramChannelSource(Source):
 
     async def _read_page(self, ctx: FetchContext, before: int | None) -> ChannelPage:
         params = {"before": str(before)} if before is not None else None
-        _, html = await get_text(ctx, self.link, params=params)
+        _, html = await get_text(ctx, self.link, expect=HTML_TYPES, params=params)
         page = parse_page(html)
         if not page.is_channel:
             # t.me answers 200 with a generic contact page rather than a 404.

@@ -11,7 +11,14 @@ import asyncio
 from collections.abc import Iterable
 
 from watcher.models import Fetched, Item
-from watcher.sources.base import FetchContext, FetchError, Source, get_text, register
+from watcher.sources.base import (
+    HTML_TYPES,
+    FetchContext,
+    FetchError,
+    Source,
+    get_text,
+    register,
+)
 from watcher.sources.page_text import Page, normalize_url, parse_page
 
 CONCURRENCY = 4
@@ -102,7 +109,8 @@ class _Crawl:
 
     async def _load(self, url: str) -> None:
         async with self._limit:
-            response, html = await get_text(self.ctx, url, follow_redirects=True)
+            response, html = await get_text(self.ctx, url, expect=HTML_TYPES,
+                                            follow_redirects=True)
         if response.url.scheme not in ("http", "https"):
             raise FetchError(f"{url}: redirected to a non-http URL")
         try:

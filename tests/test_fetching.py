@@ -1,0 +1,114 @@
+"""get_text: bounded retries, Retry-After, content types, body caps and charsets."""
+
+import httpx
+import pytest
+import respx
+
+from watcher.sources.base import FetchContext, FetchError, RetryPolicy, get_text
+
+URL = "https://cocoon.org/docs/gpu"
+
+
+class Clock:
+    """Sleeps recorded, not taken."""
+
+    def __init__(self):
+        self.waits: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+def context(http, clock, **kwargs):
+    policy = RetryPolicy(attempts=3, backoff=1.0, max_wait=30.0, sleep=clock.sleep)
+    return FetchContext(http=http, retry=policy, **kwargs)
+
+
+async def test_a_5xx_then_success_is_retried_with_backoff(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        route = mock.get(URL).mock(side_effect=[httpx.Response(503), httpx.Response(502),
+                                                httpx.Response(200, html="<p>ok</p>")])
+        _, text = await get_text(context(http, clock), URL)
+    assert text == "<p>ok</p>"
+    assert route.call_count == 3
+    assert clock.waits == [1.0, 2.0]
+
+
+async def test_429_waits_as_long_as_retry_after_says(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        mock.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "7"}),
+                                        httpx.Response(200, html="ok")])
+        await get_text(context(http, clock), URL)
+    assert clock.waits == [7.0]
+
+
+async def test_a_retry_after_beyond_the_bound_ends_the_tries(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        later = httpx.Response(429, headers={"Retry-After": "3600"})
+        route = mock.get(URL).mock(return_value=later)
+        with pytest.raises(FetchError, match="HTTP 429, asked to retry after 3600 s"):
+            await get_text(context(http, clock), URL)
+    assert route.call_count == 1 and clock.waits == []
+
+
+async def test_the_last_failure_is_reported(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        route = mock.get(URL).mock(return_value=httpx.Response(503))
+        with pytest.raises(FetchError, match=r"cocoon.org/docs/gpu: HTTP 503$"):
+            await get_text(context(http, clock), URL)
+    assert route.call_count == 3 and clock.waits == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError("Connection refused"),
+                                   httpx.ConnectError("[Errno -2] Name or service not known"),
+                                   httpx.ConnectTimeout("timed out"),
+                                   httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED]")])
+async def test_transport_errors_are_retried_then_reported(clock, error):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        route = mock.get(URL).mock(side_effect=error)
+        with pytest.raises(FetchError, match=r"^https://cocoon.org/docs/gpu: "):
+            await get_text(context(http, clock), URL)
+    assert route.call_count == 3
+
+
+async def test_a_404_is_not_retried(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        route = mock.get(URL).mock(return_value=httpx.Response(404))
+        with pytest.raises(FetchError, match="HTTP 404"):
+            await get_text(context(http, clock), URL)
+    assert route.call_count == 1
+
+
+async def test_a_body_of_the_wrong_type_is_a_fetch_problem(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        mock.get(URL).mock(return_value=httpx.Response(200, json={"error": "maintenance"}))
+        with pytest.raises(FetchError, match="expected text/html or application/xhtml"
+                                             r"\+xml, got application/json"):
+            await get_text(context(http, clock), URL, expect=("text/html",
+                                                              "application/xhtml+xml"))
+
+
+async def test_a_huge_body_is_cut_not_read(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        mock.get(URL).mock(return_value=httpx.Response(200, content=b"x" * 2_000_000))
+        with pytest.raises(FetchError, match="body larger than 1000000 bytes"):
+            await get_text(context(http, clock, max_bytes=1_000_000), URL)
+
+
+@pytest.mark.parametrize(("content", "content_type", "expected"), [
+    ("Nguồn: cocoon".encode(), "text/html", "Nguồn: cocoon"),
+    ("prix: 5 £".encode("latin-1"), "text/html; charset=iso-8859-1", "prix: 5 £"),
+    (b"bad \xff\xfe bytes", "text/html; charset=utf-8", "bad \ufffd\ufffd bytes"),
+    (b"unknown charset", "text/html; charset=x-no-such", "unknown charset"),
+])
+async def test_charsets_wrong_or_missing_never_crash(clock, content, content_type, expected):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        mock.get(URL).mock(return_value=httpx.Response(
+            200, content=content, headers={"Content-Type": content_type}))
+        _, text = await get_text(context(http, clock), URL)
+    assert text == expected
