@@ -1,5 +1,6 @@
 """The one store: SQLite (stdlib sqlite3, WAL) holding snapshots with history, runs, the digest
-archive and subscribers. The schema is versioned; `MIGRATIONS[n]` takes version n to n+1.
+archive, the fact sheet, subscribers and the delivery outbox. The schema is versioned;
+`MIGRATIONS[n]` takes version n to n+1.
 
 A source's snapshot is advanced in the same transaction that stores the digest built from it
 (`commit_run`), so a crash in between re-reports those changes on the next run instead of
@@ -197,14 +198,32 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA synchronous=NORMAL")
+            verdict = db.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open the store: {exc}") from None
+        if verdict != "ok":
+            db.close()
+            raise StoreError(f"{path}: the store failed its integrity check ({verdict}); restore "
+                             "a copy made with `watcher backup`, or move the file away")
         store = cls(db)
         store._migrate(str(path))
         return store
 
     def close(self) -> None:
         self._db.close()
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the whole store, taken while it is in use (SQLite's online
+        backup), written to a new file."""
+        if target.exists():
+            raise StoreError(f"{target}: already exists; choose a new file for the backup")
+        try:
+            copy = sqlite3.connect(str(target))
+            with copy:
+                self._db.backup(copy)
+            copy.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{target}: cannot write the backup: {exc}") from None
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
