@@ -151,3 +151,13 @@ def test_fact_sheet_after_two_weeks(server, tmp_path, capsys):
     assert main(["facts", "--config", str(config_path)]) == 0
     table = capsys.readouterr().out
     assert "Minimum host kernel" in table and "6.16" in table
+
+
+def test_backup_command(server, tmp_path, capsys):
+    config_path = write_config(tmp_path, server.base_url)
+    check(config_path, capsys)
+    target = tmp_path / "backup.db"
+    assert main(["backup", str(target), "--config", str(config_path)]) == 0
+    assert f"Backup written to {target}" in capsys.readouterr().out
+    assert main(["backup", str(target), "--config", str(config_path)]) == 2
+    assert "already exists" in capsys.readouterr().err

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from watcher import __version__, classify, config, digest
+from watcher.bot import app as bot
+from watcher.bot.secret import keep_out_of_logs, read_token
 from watcher.classify import contract
 from watcher.classify.sheet import facts_table
 from watcher.config import Config, ConfigError
@@ -44,8 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="fetch every source once and print the digest")
     _config_option(check)
-    check.add_argument("--dry-run", action="store_true",
-                       help="fetch, diff and print; store and post nothing")
+    only_print = check.add_mutually_exclusive_group()
+    only_print.add_argument("--dry-run", action="store_true",
+                            help="fetch, diff and print; store and post nothing")
+    only_print.add_argument("--post", action="store_true",
+                            help="also send the digest to the team chats and subscribers "
+                                 "(through the bot's outbox; needs the bot token)")
     check.add_argument("--json", action="store_true", help="print the digest as JSON")
     check.add_argument("--source", action="append", metavar="NAME",
                        help="check only this source (repeatable)")
@@ -81,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     facts.add_argument("--json", action="store_true")
     facts.set_defaults(handler=_facts)
 
+    run = commands.add_parser(
+        "run", help="start the Telegram bot and the weekly schedule (runs until stopped)")
+    _config_option(run)
+    run.set_defaults(handler=_run)
+
+    backup = commands.add_parser("backup", help="copy the store, safely, while it is in use")
+    _config_option(backup)
+    backup.add_argument("path", type=Path, help="the new file to write")
+    backup.set_defaults(handler=_backup)
+
     demo = commands.add_parser(
         "demo", help="two recorded weeks of the real sources, served locally: no token, no network")
     demo.set_defaults(handler=_demo)
@@ -103,10 +119,13 @@ def _check(args: argparse.Namespace) -> int:
         if name not in known:
             raise ConfigError(settings.path, "sources", f"no source named {name!r} (--source)",
                               f"use one of {', '.join(sorted(known))}")
+    token = _bot_token(settings) if args.post else None
     store = Store.open(":memory:" if args.dry_run else settings.store_path)
     try:
         result = asyncio.run(run_check(settings, store, dry_run=args.dry_run, only=args.source,
                                        progress=_progress_printer()))
+        if token:
+            asyncio.run(bot.post(settings, store, token, result.digest))
     finally:
         store.close()
     if args.json:
@@ -232,6 +251,28 @@ def _facts(args: argparse.Namespace) -> int:
                          indent=2))
     else:
         print(facts_table(sheet.values()))
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    bot.run(settings, _bot_token(settings))
+    return EXIT_OK
+
+
+def _bot_token(settings: Config) -> str:
+    token = read_token(settings)
+    keep_out_of_logs(token)
+    return token
+
+
+def _backup(args: argparse.Namespace) -> int:
+    store = Store.open(_load(args).store_path)
+    try:
+        store.backup(args.path)
+    finally:
+        store.close()
+    print(f"Backup written to {args.path}")
     return EXIT_OK
 
 

@@ -1,0 +1,45 @@
+"""One check at a time in the bot: a /check that arrives while one runs joins it, and each chat
+waits out a cooldown between its own checks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from watcher.config import Config
+from watcher.pipeline import CheckResult, run_check
+from watcher.store import Store
+
+
+class CheckRunner:
+    def __init__(self, config: Config, store: Store, clock: Callable[[], datetime]):
+        self._config, self._store, self._clock = config, store, clock
+        self._task: asyncio.Task[CheckResult] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> Awaitable[CheckResult]:
+        """Start a check, or join the one already running; await the result."""
+        if not self.running:
+            self._task = asyncio.create_task(
+                run_check(self._config, self._store, now=self._clock))
+        # Shielded: one caller giving up must not cancel the check the others are waiting on.
+        return asyncio.shield(self._task)
+
+
+@dataclass
+class Cooldown:
+    length: timedelta
+    _started: dict[int, datetime] = field(default_factory=dict)
+
+    def claim(self, chat_id: int, now: datetime) -> timedelta | None:
+        """Start the chat's cooldown and return None, or return how long it still has to wait."""
+        last = self._started.get(chat_id)
+        if last is not None and now - last < self.length:
+            return self.length - (now - last)
+        self._started[chat_id] = now
+        return None

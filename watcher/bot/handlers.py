@@ -1,0 +1,233 @@
+"""The bot's commands: short async handlers over the pipeline and the store.
+
+Every answer goes out through the outbox's `reply` (split under 4096, retried, plain text if the
+HTML is refused); nothing a user sends gets silence or a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from html import escape
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.ext import ContextTypes
+
+from watcher.bot.delivery import audience
+from watcher.bot.facts import fact_sheet
+from watcher.bot.services import Services, services_of
+from watcher.classify import CATEGORIES
+from watcher.models import SourceOutcome
+from watcher.pipeline import build_sources
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+ARCHIVE_SIZE = 10
+OPEN_DIGEST = r"^digest:(\d+)$"  # callback data of the /archive buttons
+
+COMMANDS = [
+    BotCommand("subscribe", "get the weekly digest here (optionally: categories)"),
+    BotCommand("unsubscribe", "stop the weekly digest here"),
+    BotCommand("check", "check every source now"),
+    BotCommand("last", "the latest digest"),
+    BotCommand("archive", "the last 10 digests"),
+    BotCommand("digest", "one digest from the archive, by its ID"),
+    BotCommand("status", "last run, sources, next run, subscribers"),
+    BotCommand("facts", "the fact sheet"),
+    BotCommand("sources", "what is watched"),
+    BotCommand("help", "what this bot does"),
+]
+HINT = "I answer commands only: /help lists them."
+NO_DIGEST = "No digest yet: /check runs the first check."
+NOT_ALLOWED = "Sorry, checks and subscriptions here are limited to the team's chats and people."
+ADMINS_ONLY = "Only an admin of this group can change its subscription."
+NO_FACTS = "The fact sheet is not available yet: it comes with the first check."
+
+
+async def help_(update: Update, context: Context) -> None:
+    services = services_of(context)
+    commands = "\n".join(f"/{c.command} — {escape(c.description)}" for c in COMMANDS)
+    await _say(update, context, (
+        "<b>COCOON watcher</b> tells what changed on the COCOON network: the @cocoon channel, "
+        "the GitHub repository, cocoon.org and the worker build.\n\n"
+        f"{commands}\n\nCategories: {', '.join(CATEGORIES)}. "
+        "In a group, only admins change the subscription.\n"
+        f"Next weekly digest: {_next_run(services)}."
+    ))
+
+
+async def subscribe(update: Update, context: Context) -> None:
+    services = services_of(context)
+    categories = sorted({arg.lower() for arg in context.args or []})
+    unknown = [c for c in categories if c not in CATEGORIES]
+    if unknown:
+        await _say(update, context, f"Unknown category: {escape(', '.join(unknown))}. "
+                                    f"Choose from: {', '.join(CATEGORIES)}.")
+        return
+    if not await _permitted(update, context, allowlist=True, admin=True):
+        return
+    services.store.subscribe(update.effective_chat.id, categories, services.clock())
+    only = f", only its changes in {', '.join(categories)}" if categories else ""
+    await _say(update, context, f"Subscribed: this chat gets the weekly digest{only}. "
+                                f"Next: {_next_run(services)}. /unsubscribe stops it.")
+
+
+async def unsubscribe(update: Update, context: Context) -> None:
+    if not await _permitted(update, context, allowlist=False, admin=True):
+        return
+    removed = services_of(context).store.unsubscribe(update.effective_chat.id)
+    await _say(update, context, "Unsubscribed: no more weekly digests here." if removed
+               else "This chat was not subscribed.")
+
+
+async def check(update: Update, context: Context) -> None:
+    services = services_of(context)
+    chat_id = update.effective_chat.id
+    if not await _permitted(update, context, allowlist=True, admin=False):
+        return
+    wait = services.cooldown.claim(chat_id, services.clock())
+    if wait is not None:
+        await _say(update, context, f"This chat ran a check a moment ago; try again in "
+                                    f"{_minutes(wait)}, or see /last.")
+        return
+    joining = services.checks.running
+    running = services.checks.start()
+    await _say(update, context, "A check is already running: its digest follows." if joining
+               else f"Checking {len(services.config.sources)} sources…")
+    result = await running
+    # A check advances the snapshots, so changes it finds would never reach the weekly digest:
+    # they go to everyone who gets that digest, the asking chat first and in full.
+    others = (audience(services.config, services.store, result.digest)
+              if result.digest.kind == "changes" else [])
+    await services.outbox.deliver(result.digest, [(chat_id, result.html), *others])
+
+
+async def last(update: Update, context: Context) -> None:
+    latest = services_of(context).store.digests(1)
+    await _say(update, context, latest[0].html if latest else NO_DIGEST)
+
+
+async def archive(update: Update, context: Context) -> None:
+    rows = services_of(context).store.digests(ARCHIVE_SIZE)
+    if not rows:
+        await _say(update, context, NO_DIGEST)
+        return
+    lines = [f"#{r.id} · {r.created_at:%Y-%m-%d} · {escape(r.headline)}" for r in rows]
+    buttons = [[InlineKeyboardButton(f"#{r.id} · {r.created_at:%Y-%m-%d}",
+                                     callback_data=f"digest:{r.id}")] for r in rows]
+    await context.bot.send_message(
+        update.effective_chat.id, "<b>Latest digests</b>\n" + "\n".join(lines),
+        parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(buttons))
+
+
+async def digest(update: Update, context: Context) -> None:
+    number = (context.args or [""])[0].lstrip("#")
+    if not number.isdigit():
+        await _say(update, context, "Which one? /digest ID, with an ID from /archive.")
+        return
+    await _send_archived(update, context, int(number))
+
+
+async def open_digest(update: Update, context: Context) -> None:
+    """An /archive button."""
+    await update.callback_query.answer()
+    await _send_archived(update, context, int(context.matches[0].group(1)))
+
+
+async def status(update: Update, context: Context) -> None:
+    services = services_of(context)
+    store = services.store
+    last_run, latest = store.last_run(), store.digests(1)
+    lines = ["<b>Status</b>"]
+    if last_run is None:
+        lines.append("No check has run yet.")
+    else:
+        _, started, _, outcome = last_run
+        lines.append(f"Last run: {services.schedule.describe(started)}, {outcome}")
+        lines += [_outcome_line(o) for o in (latest[0].digest.outcomes if latest else [])]
+    team = len(services.config.telegram.chats)
+    lines += [f"Next weekly digest: {_next_run(services)}",
+              f"Subscribers: {len(store.subscribers())}, team chats: {team}",
+              f"This chat's id (for telegram.chats): <code>{update.effective_chat.id}</code>"]
+    await _say(update, context, "\n".join(lines))
+
+
+async def facts(update: Update, context: Context) -> None:
+    await _say(update, context, fact_sheet(services_of(context).store) or NO_FACTS)
+
+
+async def sources(update: Update, context: Context) -> None:
+    lines = [f'• <a href="{escape(s.link)}">{escape(s.name)}</a> ({s.kind})'
+             for s in build_sources(services_of(context).config)]
+    await _say(update, context, "<b>Watched</b>\n" + "\n".join(lines))
+
+
+async def hint(update: Update, context: Context) -> None:
+    """Free text in a private chat, or a command this bot does not know. In a group a command
+    may be meant for another bot, so only one addressed to this bot gets the hint."""
+    private = update.effective_chat.type == ChatType.PRIVATE
+    addressed = f"@{context.bot.username}".lower() in (update.effective_message.text or "").lower()
+    if private or addressed:
+        await _say(update, context, HINT)
+
+
+async def on_error(update: object, context: Context) -> None:
+    log.error("handling an update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        await context.bot.send_message(update.effective_chat.id,
+                                       "Something went wrong on my side; it is logged.")
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+async def _say(update: Update, context: Context, html: str) -> None:
+    await services_of(context).outbox.reply(update.effective_chat.id, html)
+
+
+async def _permitted(update: Update, context: Context, *, allowlist: bool, admin: bool) -> bool:
+    """Whether the sender may do this here; if not, they are told why."""
+    settings = services_of(context).config.telegram
+    refusal = None
+    if allowlist and (settings.allow_users or settings.allow_chats) and not (
+            update.effective_user.id in settings.allow_users
+            or update.effective_chat.id in settings.allow_chats):
+        refusal = NOT_ALLOWED
+    elif admin and not await _is_admin(update, context):
+        refusal = ADMINS_ONLY
+    if refusal:
+        await _say(update, context, refusal)
+    return refusal is None
+
+
+async def _is_admin(update: Update, context: Context) -> bool:
+    chat = update.effective_chat
+    if chat.type == ChatType.PRIVATE:
+        return True
+    sender_chat = update.effective_message.sender_chat
+    if sender_chat is not None and sender_chat.id == chat.id:
+        return True  # an anonymous admin writes as the group itself
+    member = await context.bot.get_chat_member(chat.id, update.effective_user.id)
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def _send_archived(update: Update, context: Context, digest_id: int) -> None:
+    row = services_of(context).store.digest(digest_id)
+    await _say(update, context, row.html if row else f"No digest #{digest_id}: see /archive.")
+
+
+def _next_run(services: Services) -> str:
+    return services.schedule.describe(services.schedule.next_run(services.clock()))
+
+
+def _outcome_line(outcome: SourceOutcome) -> str:
+    items = f"{outcome.items} item" + ("s" if outcome.items != 1 else "")
+    detail = escape(outcome.error or "") if outcome.status == "failed" else items
+    return f"• {escape(outcome.source)}: {outcome.status} ({detail})"
+
+
+def _minutes(wait: timedelta) -> str:
+    minutes = max(1, round(wait.total_seconds() / 60))
+    return f"{minutes} minute" + ("s" if minutes != 1 else "")
