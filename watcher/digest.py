@@ -288,26 +288,33 @@ def _hard_split(text: str, limit: int) -> list[str]:
     open_tags: list[tuple[str, str]] = []  # (name, the opening tag as written)
     current = ""
     for token in _TOKEN.findall(text):
-        closing = "".join(f"</{name}>" for name, _ in reversed(open_tags))
-        if current and telegram_length(current + token + closing) > limit:
-            parts.append(current + closing)
+        after = _track(token, open_tags)
+        # the part must still fit once the tags open after this token are closed
+        if current and telegram_length(current + token + _closing(after)) > limit:
+            parts.append(current + _closing(open_tags))
             current = "".join(tag for _, tag in open_tags)
         current += token
-        _track(token, open_tags)
+        open_tags = after
     if current:
         parts.append(current)
     return parts
 
 
-def _track(token: str, open_tags: list[tuple[str, str]]) -> None:
+def _closing(open_tags: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(open_tags))
+
+
+def _track(token: str, open_tags: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tags open after `token`."""
     if close := _CLOSE_TAG.fullmatch(token):
         name = close.group(1).lower()
         for index in range(len(open_tags) - 1, -1, -1):
             if open_tags[index][0] == name:
-                del open_tags[index]
-                break
-    elif (opening := _OPEN_TAG.fullmatch(token)) and not token.endswith("/>"):
-        open_tags.append((opening.group(1).lower(), token))
+                return open_tags[:index] + open_tags[index + 1:]
+        return open_tags
+    if (opening := _OPEN_TAG.fullmatch(token)) and not token.endswith("/>"):
+        return [*open_tags, (opening.group(1).lower(), token)]
+    return open_tags
 
 
 def messages(digest: Digest, excerpt_chars: int = 300) -> list[str]:
