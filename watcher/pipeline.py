@@ -94,6 +94,7 @@ async def run_check(
         text, html = render(result)
     else:
         updates = [run.update for run in runs if run.update is not None]
+        log.info("storing run %s: %d changes from %d sources", run_id, len(changes), len(runs))
         text, html = store.commit_run(run_id, now(), result, digest.headline(result), updates,
                                       facts.values(), render)
     return CheckResult(result, text, html, run_id)

@@ -84,7 +84,15 @@ class ReplayServer:
         self._httpd.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self._thread: threading.Thread | None = None
+        self._gates: dict[str, threading.Event] = {}
         self.use_week(week)
+
+    def hold(self, path: str) -> threading.Event:
+        """Keep requests for `path` waiting until the returned event is set (at most a minute),
+        so a test can act while a client is mid-fetch."""
+        gate = threading.Event()
+        self._gates[path] = gate
+        return gate
 
     def use_week(self, week: int) -> None:
         self.recording = Recording.load(self.root / f"week{week}", self.base_url)
@@ -112,6 +120,9 @@ class ReplayServer:
 
             def _answer(self, send_body: bool) -> None:
                 server.requests.append((self.command, self.path, dict(self.headers)))
+                gate = server._gates.get(urlsplit(self.path).path)
+                if gate is not None:
+                    gate.wait(timeout=60)
                 route = server.recording.find(self.path) or Route(
                     404, {"Content-Type": "text/plain"}, b"not recorded\n"
                 )
