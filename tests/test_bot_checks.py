@@ -20,7 +20,7 @@ async def test_a_check_started_while_one_runs_joins_it(monkeypatch):
     calls = []
     release = asyncio.Event()
 
-    async def fake_check(config, store, *, now):
+    async def fake_check(config, store, *, now, recipients):
         calls.append(now())
         await release.wait()
         return f"result {len(calls)}"
@@ -38,7 +38,7 @@ async def test_a_check_started_while_one_runs_joins_it(monkeypatch):
 async def test_one_waiter_giving_up_does_not_cancel_the_check(monkeypatch):
     release = asyncio.Event()
 
-    async def fake_check(config, store, *, now):
+    async def fake_check(config, store, *, now, recipients):
         await release.wait()
         return "done"
 

@@ -146,7 +146,7 @@ async def test_private_chat_subscribes_checks_and_unsubscribes(rig, telegram, re
         replay.use_week(2)
         await telegram.command("/check", ALICE_CHAT, ALICE)
         checking, digest = await telegram.replies(ALICE_CHAT, 2)
-        assert checking["text"] == "Checking 4 sources…"
+        assert checking["text"] == f"Checking {len(rig.config.sources)} sources…"
         assert digest["parse_mode"] == "HTML"
         assert digest["text"].startswith("<b>COCOON watch #2 — 2026-11-24</b>")
         assert ">+ New commit: update ton" in digest["text"]
@@ -178,7 +178,7 @@ async def test_archive_last_digest_facts_sources_and_hints(rig, telegram, replay
         await telegram.command("/archive", ALICE_CHAT, ALICE)
         listing = await telegram.reply(ALICE_CHAT)
         assert f"#2 · 2026-11-24 · {escape(rig.store.digest(2).headline)}" in listing["text"]
-        assert "#1 · 2026-11-24 · Baseline recorded: 4 sources" in listing["text"]
+        assert f"#1 · 2026-11-24 · {escape(rig.store.digest(1).headline)}" in listing["text"]
         buttons = [row[0] for row in listing["reply_markup"]["inline_keyboard"]]
         assert [b["callback_data"] for b in buttons] == ["digest:2", "digest:1"]
 
@@ -250,7 +250,7 @@ async def test_a_second_check_joins_the_running_one_then_the_cooldown_holds(
     monkeypatch.setattr(checks, "run_check", held_check)
     async with rig.running():
         await telegram.command("/check", ALICE_CHAT, ALICE)
-        assert (await telegram.reply(ALICE_CHAT))["text"] == "Checking 4 sources…"
+        assert (await telegram.reply(ALICE_CHAT))["text"] == f"Checking {len(rig.config.sources)} sources…"
         await telegram.command("/check", GROUP, BOB)
         assert (await telegram.reply(GROUP))["text"] == (
             "A check is already running: its digest follows.")
@@ -278,7 +278,7 @@ async def test_allowlist_refuses_others_politely(rig, telegram):
         assert (await telegram.reply(BOB_CHAT))["text"] == handlers.NOT_ALLOWED
         await telegram.command("/check", TEAM, BOB)
         checking, digest = await telegram.replies(TEAM, 2)
-        assert checking["text"] == "Checking 4 sources…" and "No changes" in digest["text"]
+        assert checking["text"] == f"Checking {len(rig.config.sources)} sources…" and "No changes" in digest["text"]
         await telegram.command("/subscribe", ALICE_CHAT, ALICE)
         assert (await telegram.reply(ALICE_CHAT))["text"].startswith("Subscribed")
     assert rig.store.subscribers() == [Subscriber(ALICE.id, [])]

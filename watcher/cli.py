@@ -8,10 +8,12 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from watcher import __version__, classify, config, digest
 from watcher.bot import app as bot
+from watcher.bot.delivery import audience
 from watcher.bot.secret import keep_out_of_logs, read_token
 from watcher.classify import contract
 from watcher.classify.sheet import facts_table
@@ -121,9 +123,11 @@ def _check(args: argparse.Namespace) -> int:
                               f"use one of {', '.join(sorted(known))}")
     token = _bot_token(settings) if args.post else None
     store = Store.open(":memory:" if args.dry_run else settings.store_path)
+    # --post queues the deliveries with the digest, in one transaction: see Store.commit_run
+    recipients = partial(audience, settings, store) if token else None
     try:
         result = asyncio.run(run_check(settings, store, dry_run=args.dry_run, only=args.source,
-                                       progress=_progress_printer()))
+                                       progress=_progress_printer(), recipients=recipients))
         if token:
             asyncio.run(bot.post(settings, store, token, result.digest))
     finally:

@@ -24,7 +24,7 @@ from watcher.models import Alert, Change, Digest, Fetched, Item, SourceOutcome
 from watcher.noise import NoiseFilter
 from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
 from watcher.sources.base import RetryPolicy
-from watcher.store import SourceUpdate, Store
+from watcher.store import Recipients, SourceUpdate, Store
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,10 @@ async def run_check(
     only: list[str] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress: Progress | None = None,
+    recipients: Recipients | None = None,
 ) -> CheckResult:
+    """Run every (or each `only`) source once and store the digest; `recipients` queues its
+    deliveries in the same transaction (see Store.commit_run)."""
     sources = build_sources(config, only)
     rules = classify.load(config.rules_path)
     run_id = None if dry_run else store.start_run(now())
@@ -96,7 +99,7 @@ async def run_check(
         updates = [run.update for run in runs if run.update is not None]
         log.info("storing run %s: %d changes from %d sources", run_id, len(changes), len(runs))
         text, html = store.commit_run(run_id, now(), result, digest.headline(result), updates,
-                                      facts.values(), render)
+                                      facts.values(), render, recipients)
     return CheckResult(result, text, html, run_id)
 
 

@@ -167,6 +167,8 @@ class Delivery:
 
 
 DeliveryStatus = Literal["sent", "dropped"]
+Recipients = Callable[[Digest], Iterable[tuple[int, str]]]
+"""Who gets a digest: (chat id, Telegram HTML) pairs."""
 
 
 @dataclass(frozen=True)
@@ -295,11 +297,14 @@ class Store:
 
     def commit_run(self, run_id: int, now: datetime, digest: Digest, headline: str,
                    updates: list[SourceUpdate], facts: Iterable[Fact],
-                   render: Callable[[Digest], tuple[str, str]]) -> tuple[str, str]:
-        """Advance the snapshots and archive the digest in one transaction.
+                   render: Callable[[Digest], tuple[str, str]],
+                   recipients: Recipients | None = None) -> tuple[str, str]:
+        """Advance the snapshots, archive the digest and queue its deliveries in one
+        transaction, so a crash can neither lose a digest's news nor send it twice.
 
         The digest gets its archive id here; `render` turns it into (text, html) once the id
-        is known, inside the same transaction, and its result is returned.
+        is known, and `recipients` says who gets which (chat id, html), inside the same
+        transaction. The rendering is returned.
         """
         with self._transaction() as db:
             for update in updates:
@@ -327,6 +332,8 @@ class Store:
             text, html = render(digest)
             db.execute("UPDATE digests SET text = ?, html = ? WHERE id = ?",
                        (text, html, digest.id))
+            if recipients is not None:
+                self._queue(db, digest.id, recipients(digest), now)
             status = "failed" if digest.outcomes and len(digest.failed) == len(
                 digest.outcomes) else "ok"
             db.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
@@ -425,11 +432,16 @@ class Store:
     def queue(self, digest_id: int, messages: Iterable[tuple[int, str]], now: datetime) -> None:
         """Record each (chat id, html) as pending; a chat that has this digest queued keeps it."""
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO outbox (digest_id, chat_id, html, queued_at)"
-                " VALUES (?, ?, ?, ?)",
-                [(digest_id, chat_id, html, _iso(now)) for chat_id, html in messages],
-            )
+            self._queue(db, digest_id, messages, now)
+
+    @staticmethod
+    def _queue(db: sqlite3.Connection, digest_id: int, messages: Iterable[tuple[int, str]],
+               now: datetime) -> None:
+        db.executemany(
+            "INSERT OR IGNORE INTO outbox (digest_id, chat_id, html, queued_at)"
+            " VALUES (?, ?, ?, ?)",
+            [(digest_id, chat_id, html, _iso(now)) for chat_id, html in messages],
+        )
 
     def pending(self) -> list[Delivery]:
         """Deliveries not yet finished, oldest first."""

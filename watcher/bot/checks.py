@@ -8,7 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from watcher.bot.delivery import Message, audience
 from watcher.config import Config
+from watcher.models import Digest
 from watcher.pipeline import CheckResult, run_check
 from watcher.store import Store
 
@@ -25,10 +27,17 @@ class CheckRunner:
     def start(self) -> Awaitable[CheckResult]:
         """Start a check, or join the one already running; await the result."""
         if not self.running:
-            self._task = asyncio.create_task(
-                run_check(self._config, self._store, now=self._clock))
+            self._task = asyncio.create_task(run_check(
+                self._config, self._store, now=self._clock, recipients=self._news_audience))
         # Shielded: one caller giving up must not cancel the check the others are waiting on.
         return asyncio.shield(self._task)
+
+
+    def _news_audience(self, digest: Digest) -> list[Message]:
+        """Changes go to everyone who gets the weekly digest, queued with the digest itself: a
+        check advances the snapshots, so they would never reach a later digest. Who asked, and
+        a weekly run's quiet digest, are queued by the caller afterwards."""
+        return audience(self._config, self._store, digest) if digest.kind == "changes" else []
 
 
 @dataclass

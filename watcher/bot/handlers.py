@@ -14,7 +14,6 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from watcher.bot.delivery import audience
 from watcher.bot.facts import fact_sheet
 from watcher.bot.services import Services, services_of
 from watcher.classify import CATEGORIES
@@ -98,11 +97,9 @@ async def check(update: Update, context: Context) -> None:
     await _say(update, context, "A check is already running: its digest follows." if joining
                else f"Checking {len(services.config.sources)} sources…")
     result = await running
-    # A check advances the snapshots, so changes it finds would never reach the weekly digest:
-    # they go to everyone who gets that digest, the asking chat first and in full.
-    others = (audience(services.config, services.store, result.digest)
-              if result.digest.kind == "changes" else [])
-    await services.outbox.deliver(result.digest, [(chat_id, result.html), *others])
+    # Changes also go to everyone who gets the weekly digest: the check queued those with the
+    # digest itself (CheckRunner). The asking chat gets it in full.
+    await services.outbox.deliver(result.digest, [(chat_id, result.html)])
 
 
 async def last(update: Update, context: Context) -> None:
