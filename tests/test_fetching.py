@@ -112,3 +112,12 @@ async def test_charsets_wrong_or_missing_never_crash(clock, content, content_typ
             200, content=content, headers={"Content-Type": content_type}))
         _, text = await get_text(context(http, clock), URL)
     assert text == expected
+
+
+@pytest.mark.parametrize("target", ["ftp://cocoon.org/docs", "file:///etc/passwd"])
+async def test_a_redirect_to_another_scheme_is_refused(clock, target):
+    async with respx.mock as mock, httpx.AsyncClient(follow_redirects=True) as http:
+        route = mock.get(URL).mock(return_value=httpx.Response(302, headers={"Location": target}))
+        with pytest.raises(FetchError, match="UnsupportedProtocol"):
+            await get_text(context(http, clock), URL)
+    assert route.call_count == 1 and clock.waits == []

@@ -130,7 +130,8 @@ async def get_text(ctx: FetchContext, url: str, expect: tuple[str, ...] = (),
                     return response, _decode(body, response.charset_encoding)
             wait = _retry_wait(url, response, policy, attempt)
         except httpx.HTTPError as exc:
-            if last:
+            # a redirect to ftp:// or file:// is refused at once: only http(s) is fetched
+            if last or isinstance(exc, httpx.UnsupportedProtocol):
                 raise transport_error(url, exc) from exc
             wait = policy.wait(attempt)
         await policy.sleep(wait)
