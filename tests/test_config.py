@@ -26,12 +26,15 @@ channel = "cocoon"
 def test_shipped_config_loads_with_every_source_kind():
     settings = config.load(SHIPPED)
     kinds = {s.kind for s in settings.sources}
-    assert kinds == {"telegram_channel", "github", "web_page", "artifact"}
+    assert kinds == {"telegram_channel", "github", "web_page", "artifact", "ton_root_contract"}
     assert settings.store_path == Path("data/watcher.db")
     assert settings.telegram.token_env == "TELEGRAM_BOT_TOKEN"
     github = next(s for s in settings.sources if s.kind == "github")
     assert github.options["repo"] == "TelegramMessenger/cocoon"
     assert github.options["token_env"] == "GITHUB_TOKEN"
+    root = next(s for s in settings.sources if s.kind == "ton_root_contract")
+    assert root.options["address"] == "EQCns7bYSp0igFvS1wpb5wsZjCKCV19MD5AVzI4EyxsnU73k"
+    assert root.options["api_key_env"] == "TONCENTER_API_KEY"
 
 
 def test_defaults_fill_unset_options(tmp_path):

@@ -5,7 +5,9 @@ Synchronisation with the child is by events it cannot skip (a request the replay
 a log line written before the store is touched), each wait bounded.
 """
 
+import asyncio
 import json
+import os
 import queue
 import re
 import sqlite3
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from emulator import Chat, Telegram
 
 from watcher.cli import main
 from watcher.demo import DATA, write_config
@@ -64,10 +67,11 @@ def baselined(tmp_path, capsys):
 class Child:
     """`watcher -v check` in a subprocess, its log read line by line in the background."""
 
-    def __init__(self, config_path: Path):
+    def __init__(self, config_path: Path, *args: str, env: dict[str, str] | None = None):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "-v", "check", "--config", str(config_path)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "watcher", "-v", "check", "--config", str(config_path),
+             *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})})
         self.lines: queue.Queue[str] = queue.Queue()
         self.said: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -130,3 +134,30 @@ def test_killed_between_digest_and_commit(baselined, reference, capsys):
     assert changes_of(config_path, capsys) == reference
     assert archive_ids(config_path, capsys) == ["#2", "#1"]
     assert changes_of(config_path, capsys) == []  # and reported once, not again
+
+
+def test_killed_mid_delivery_sends_the_rest_once(tmp_path, telegram: Telegram, monkeypatch,
+                                                 capsys):
+    first, second = Chat(-1001401, "supergroup"), Chat(-1001402, "supergroup")
+    with ReplayServer(DATA) as server:
+        config_path = write_config(tmp_path, server.base_url)
+        text = config_path.read_text().replace("https://api.telegram.org", telegram.url)
+        config_path.write_text(re.sub(r"(?m)^chats = .*$", f"chats = [{first.id}, {second.id}]",
+                                      text))
+        # the second chat's first send is told to wait a minute: the child is killed meanwhile
+        asyncio.run(telegram.fail_next(second, 429, "Too Many Requests: retry after 60",
+                                       retry_after=60))
+        child = Child(config_path, "--post", env={"TELEGRAM_BOT_TOKEN": telegram.token})
+        deadline = time.monotonic() + 60
+        while not asyncio.run(telegram.sent(first)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child.kill()
+        assert len(asyncio.run(telegram.sent(first))) == 1
+        assert asyncio.run(telegram.sent(second)) == []
+
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", telegram.token)
+        assert main(["check", "--post", "--config", str(config_path)]) == 0  # a restart
+    capsys.readouterr()
+    for chat in (first, second):
+        texts = [m["text"] for m in asyncio.run(telegram.sent(chat))]
+        assert sum("COCOON watch #1" in t for t in texts) == 1, chat

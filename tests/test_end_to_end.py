@@ -7,6 +7,7 @@ must not show up as a change.
 
 import io
 import json
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ import pytest
 from watcher.cli import main
 from watcher.demo import DATA, run_demo, write_config
 from watcher.replay import ReplayServer
+from watcher.sources.ton_root_contract import MAINNET_ROOT
+
+WEEK_TWO_DOC_MOVES = {"tested_gpus", "worker_release", "worker_build", "docker_client"}
+"""The facts week 2's docs, release and build move; the root contract moves three more."""
 
 
 @pytest.fixture
@@ -32,7 +37,7 @@ def test_baseline_then_each_change_then_quiet(server, tmp_path, capsys):
 
     code, first = check(config_path, capsys)
     assert code == 0
-    assert "Baseline recorded: 4 sources" in first
+    assert "Baseline recorded: 5 sources" in first
     assert "New " not in first
 
     server.use_week(2)
@@ -42,6 +47,9 @@ def test_baseline_then_each_change_then_quiet(server, tmp_path, capsys):
     found = sorted((c["item_kind"], c["kind"], c["section"] or "") for c in changes)
     assert found == [
         ("artifact", "modified", ""),
+        ("chain_model", "added", ""),
+        ("chain_param", "modified", ""),
+        ("chain_price", "modified", ""),
         ("commit", "added", ""),
         ("page", "added", ""),
         ("page", "added", "Supported GPUs"),
@@ -55,6 +63,26 @@ def test_baseline_then_each_change_then_quiet(server, tmp_path, capsys):
     assert by_kind[("page", "added", "")]["url"].endswith("/site/docs/seal-keys")
     assert by_kind[("post", "modified", "")]["url"].endswith("/11")
     assert by_kind[("post", "added", "")]["url"].endswith("/13")
+    # the root contract: exactly the price per token, the client close delay and one model hash
+    on_chain = {key: (c["item_key"], c["categories"], c["before"], c["after"])
+                for key, c in by_kind.items() if key[0].startswith("chain_")}
+    model = sha256(b"Qwen/Qwen3-8B").hexdigest()
+    assert on_chain == {
+        ("chain_price", "modified", ""): (
+            "param:price_per_token", ["pricing"],
+            "Price per token: 0.00000002 TON", "Price per token: 0.000000025 TON"),
+        ("chain_param", "modified", ""): (
+            "param:client_delay_before_close", ["contract"],
+            "Client close delay: 1 day (86400 s)", "Client close delay: 3 days (259200 s)"),
+        ("chain_model", "added", ""): (
+            f"model_hashes:{model}", ["models"], None, f"Model hash: {model}"),
+    }
+    headlines = {h["name"]: (h["category"], h["text"]) for h in json.loads(second)["headlines"]}
+    assert {name: headlines[name] for name in headlines if name not in WEEK_TWO_DOC_MOVES} == {
+        "price_per_token": ("pricing", "Price per token 0.00000002 TON → 0.000000025 TON (+25%)"),
+        "client_close_delay": ("contract", "Client close delay 1 day → 3 days"),
+        "model_hashes": ("models", "Model hashes: 1 added"),
+    }
 
     code, third = check(config_path, capsys)
     assert code == 0
@@ -68,7 +96,7 @@ def test_digest_text_of_week_two_reads_well(server, tmp_path, capsys):
     _, text = check(config_path, capsys)
     lines = text.splitlines()
     assert lines[1].startswith(
-        "Tested GPUs H200 NVL → B200, H200 NVL (relaxed) (+3 more); 7 changes")
+        "Tested GPUs H200 NVL → B200, H200 NVL (relaxed) (+6 more); 10 changes")
     assert lines[3] == "== What moved =="
     assert lines[4].startswith("Tested GPUs H200 NVL → B200, H200 NVL (relaxed) — ")
     assert lines[4].endswith("/site/docs/gpu")
@@ -78,6 +106,9 @@ def test_digest_text_of_week_two_reads_well(server, tmp_path, capsys):
     assert "› Supported GPUs [relaxed] · cocoon.org" in text
     assert "after: - NVIDIA B200" in text
     assert text.index("== Hardware ==") < text.index("== Tooling ==")
+    assert "\nClient close delay 1 day → 3 days — " in text
+    assert "+ Model allowed: Qwen/Qwen3-8B (hash a82fd547628e…) · TON root contract" in text
+    assert text.index("== Pricing ==") < text.index("~ On-chain price: Price per token")
 
     assert main(["archive", "list", "--config", str(config_path)]) == 0
     listing = capsys.readouterr().out.splitlines()
@@ -148,9 +179,19 @@ def test_fact_sheet_after_two_weeks(server, tmp_path, capsys):
     assert sheet["tested_gpus"]["url"].endswith("/site/docs/gpu")
     assert sheet["tested_gpus"]["since"] > sheet["min_kernel"]["since"]
     assert sheet["governance"]["display"] == "centralized, DAO promised"
+    api = f"{server.base_url}/ton/getAddressInformation?address={MAINNET_ROOT}"
+    assert sheet["worker_fee_per_token"] | {"since": ""} == {
+        "name": "worker_fee_per_token", "value": {"amount": 1.6e-08, "unit": "TON"},
+        "display": "0.000000016 TON", "source": "TON root contract", "url": api, "since": ""}
+    assert sheet["client_close_delay"]["value"] == 3 * 86400
+    assert sheet["client_close_delay"]["since"] > sheet["worker_fee_per_token"]["since"]
+    assert sheet["price_per_token"]["url"] == api  # the chain outranks the docs
+    assert sheet["model_hashes"]["display"].startswith("3: ")
     assert main(["facts", "--config", str(config_path)]) == 0
     table = capsys.readouterr().out
     assert "Minimum host kernel" in table and "6.16" in table
+    assert any(line.startswith("Client close delay") and "3 days" in line and api in line
+               for line in table.splitlines())
 
 
 def test_backup_command(server, tmp_path, capsys):

@@ -1,9 +1,12 @@
 """get_text: bounded retries, Retry-After, content types, body caps and charsets."""
 
+import json
+
 import httpx
 import pytest
 import respx
 
+from watcher.replay import ReplayServer
 from watcher.sources.base import FetchContext, FetchError, RetryPolicy, get_text
 
 URL = "https://cocoon.org/docs/gpu"
@@ -115,9 +118,14 @@ async def test_charsets_wrong_or_missing_never_crash(clock, content, content_typ
 
 
 @pytest.mark.parametrize("target", ["ftp://cocoon.org/docs", "file:///etc/passwd"])
-async def test_a_redirect_to_another_scheme_is_refused(clock, target):
-    async with respx.mock as mock, httpx.AsyncClient(follow_redirects=True) as http:
-        route = mock.get(URL).mock(return_value=httpx.Response(302, headers={"Location": target}))
-        with pytest.raises(FetchError, match="UnsupportedProtocol"):
-            await get_text(context(http, clock), URL)
-    assert route.call_count == 1 and clock.waits == []
+async def test_a_redirect_to_another_scheme_is_refused(clock, tmp_path, target):
+    # a real server and client: a mocked transport would follow any scheme
+    week = tmp_path / "week1" / "routes"
+    week.mkdir(parents=True)
+    (week / "r.json").write_text(json.dumps(
+        [{"path": "/page", "status": 302, "headers": {"Location": target}}]))
+    with ReplayServer(tmp_path) as server:
+        async with httpx.AsyncClient(follow_redirects=True) as http:
+            with pytest.raises(FetchError, match="UnsupportedProtocol"):
+                await get_text(context(http, clock), f"{server.base_url}/page")
+        assert len(server.requests) == 1 and clock.waits == []

@@ -12,6 +12,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from watcher.classify.facts import MEMBER_FACTS
 from watcher.classify.rules import CATEGORIES
 from watcher.models import Alert, Change, Digest, FactMove, SourceOutcome
 
@@ -42,6 +43,19 @@ _LABELS = {
     ("artifact", "added"): "New download",
     ("artifact", "modified"): "New build",
     ("artifact", "removed"): "Download gone",
+    ("chain_price", "modified"): "On-chain price",
+    ("chain_param", "modified"): "On-chain parameter",
+    ("chain_code", "modified"): "New contract code",
+    ("chain_owner", "modified"): "New contract owner",
+    ("chain_model", "added"): "Model allowed",
+    ("chain_model", "removed"): "Model no longer allowed",
+    ("chain_worker_image", "added"): "Worker image allowed",
+    ("chain_worker_image", "removed"): "Worker image no longer allowed",
+    ("chain_proxy_image", "added"): "Proxy image accepted",
+    ("chain_proxy_image", "removed"): "Proxy image no longer accepted",
+    ("chain_proxy", "added"): "Proxy registered",
+    ("chain_proxy", "modified"): "Proxy moved",
+    ("chain_proxy", "removed"): "Proxy gone",
 }
 _MARKS = {"added": "+", "modified": "~", "removed": "-"}
 
@@ -96,7 +110,10 @@ def _tally(changes: list[Change]) -> str:
 
 
 def move_text(move: FactMove) -> str:
-    """"Minimum host kernel 6.16 → 6.12 (relaxed)"."""
+    """"Minimum host kernel 6.16 → 6.12 (relaxed)"; a set says what joined it: "Model hashes:
+    1 added"."""
+    if move.name in MEMBER_FACTS and move.note:
+        return f"{move.label}: {move.note}"
     if move.before is None:
         text = f"{move.label}: {move.after} (newly stated)"
     elif move.after is None:

@@ -29,10 +29,31 @@ LABELS: dict[str, str] = {
     "vbios_required": "Updated VBIOS required",
     "price_per_token": "Price per token",
     "fee": "Fee / commission",
+    "worker_fee_per_token": "Worker fee per token",
+    "prompt_price_multiplier": "Prompt tokens price multiplier",
+    "cached_price_multiplier": "Cached tokens price multiplier",
+    "completion_price_multiplier": "Completion tokens price multiplier",
+    "reasoning_price_multiplier": "Reasoning tokens price multiplier",
     "stake": "Stake",
+    "min_proxy_stake": "Min proxy stake",
+    "min_client_stake": "Min client stake",
     "close_delay": "Close delay",
+    "proxy_close_delay": "Proxy close delay",
+    "client_close_delay": "Client close delay",
     "root_contract": "Root contract address",
+    "contract_owner": "Root contract owner",
+    "params_version": "Contract params version",
+    "params_struct_version": "Contract params struct version",
+    "contract_unique_id": "Contract unique id",
+    "contract_is_test": "Test contract",
+    "proxy_code_hash": "Proxy contract code hash",
+    "worker_code_hash": "Worker contract code hash",
+    "client_code_hash": "Client contract code hash",
     "models": "Models",
+    "model_hashes": "Model hashes",
+    "worker_image_hashes": "Worker image hashes",
+    "proxy_image_hashes": "Accepted proxy image hashes",
+    "proxies": "Registered proxies",
     "worker_release": "Worker release",
     "worker_build": "Worker download build",
     "docker_client": "Docker client",
@@ -48,7 +69,47 @@ FACT_CATEGORY = {
     "close_delay": "contract", "root_contract": "contract", "models": "models",
     "worker_release": "tooling", "worker_build": "tooling", "docker_client": "tooling",
     "sdk": "tooling", "governance": "governance",
+    "worker_fee_per_token": "pricing", "prompt_price_multiplier": "pricing",
+    "cached_price_multiplier": "pricing", "completion_price_multiplier": "pricing",
+    "reasoning_price_multiplier": "pricing", "min_proxy_stake": "contract",
+    "min_client_stake": "contract", "proxy_close_delay": "contract",
+    "client_close_delay": "contract", "contract_owner": "governance",
+    "params_version": "contract", "params_struct_version": "contract",
+    "contract_unique_id": "contract", "contract_is_test": "contract",
+    "proxy_code_hash": "contract", "worker_code_hash": "contract", "client_code_hash": "contract",
+    "model_hashes": "models", "worker_image_hashes": "hardware", "proxy_image_hashes": "tooling",
+    "proxies": "adoption",
 }
+
+# The root contract's fields (the `field` in a ton_root_contract item's meta) -> fact names.
+# These facts are read off the chain, not off text: see sheet._chain_facts.
+CHAIN_FACTS = {
+    "owner": "contract_owner", "price_per_token": "price_per_token",
+    "worker_fee_per_token": "worker_fee_per_token",
+    "prompt_tokens_price_multiplier": "prompt_price_multiplier",
+    "cached_tokens_price_multiplier": "cached_price_multiplier",
+    "completion_tokens_price_multiplier": "completion_price_multiplier",
+    "reasoning_tokens_price_multiplier": "reasoning_price_multiplier",
+    "proxy_delay_before_close": "proxy_close_delay",
+    "client_delay_before_close": "client_close_delay",
+    "min_proxy_stake": "min_proxy_stake", "min_client_stake": "min_client_stake",
+    "params_version": "params_version", "struct_version": "params_struct_version",
+    "unique_id": "contract_unique_id", "is_test": "contract_is_test",
+    "proxy_sc_code_hash": "proxy_code_hash", "worker_sc_code_hash": "worker_code_hash",
+    "client_sc_code_hash": "client_code_hash", "model_hashes": "model_hashes",
+    "worker_hashes": "worker_image_hashes", "accepted_proxy_hashes": "proxy_image_hashes",
+    "proxies": "proxies",
+}
+MEMBER_FACTS = frozenset({"model_hashes", "worker_image_hashes", "proxy_image_hashes",
+                          "proxies"})
+"""Sets read member by member; a move says how many were added and removed."""
+DELAY_FACTS = frozenset({"close_delay", "proxy_close_delay", "client_close_delay"})
+MULTIPLIER_FACTS = frozenset({"prompt_price_multiplier", "cached_price_multiplier",
+                              "completion_price_multiplier", "reasoning_price_multiplier"})
+HASH_FACTS = frozenset({"proxy_code_hash", "worker_code_hash", "client_code_hash"})
+SUPERSEDED = {"stake": ("min_proxy_stake", "min_client_stake"),
+              "close_delay": ("proxy_close_delay", "client_close_delay")}
+"""A fact the docs state loosely, left out once the chain states the exact ones."""
 
 NEGATION = re.compile(
     r"\b(?:not|no longer|isn't|aren't|unsupported|never|cannot|can't|dropped|removed|"
