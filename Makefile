@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: check demo test lint clean
+.PHONY: check demo test lint browser clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ demo: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
+# The archive's browser test drives Debian's Chromium; install it where it is missing (as root,
+# as on CI and the project's machines).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium chromium-driver >/dev/null)
+
 clean:
-	rm -rf $(VENV) data .pytest_cache tests/telegram_emulator/node_modules
+	rm -rf $(VENV) data .pytest_cache tests/telegram_emulator/node_modules test-artifacts

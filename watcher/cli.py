@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import Sequence
 from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher import __version__, classify, config, digest
+from watcher import __version__, archive, classify, config, digest
 from watcher.bot import app as bot
 from watcher.bot.delivery import audience
 from watcher.bot.secret import keep_out_of_logs, read_token
@@ -71,6 +74,17 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.add_argument("--html", action="store_true", help="the Telegram HTML version")
     show.set_defaults(handler=_archive_show)
+    export = archive_commands.add_parser("export", help="write the archive as a static site")
+    _config_option(export)
+    export.add_argument("folder", type=Path)
+    export.set_defaults(handler=_archive_export)
+    serve = archive_commands.add_parser(
+        "serve", help="serve the archive site (exported afresh unless a folder is given)")
+    _config_option(serve)
+    serve.add_argument("folder", type=Path, nargs="?")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="default: this machine only")
+    serve.set_defaults(handler=_archive_serve)
 
     judge = commands.add_parser(
         "classify", help="classify one text (stdin), a change (--before OLD NEW) or a batch")
@@ -161,6 +175,34 @@ def _archive_list(args: argparse.Namespace) -> int:
         print("The archive is empty: run `watcher check` first.")
     for row in rows:
         print(f"#{row.id:<5} {row.created_at:%Y-%m-%d %H:%M}  {row.headline}")
+    return EXIT_OK
+
+
+def _archive_export(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    store = Store.open(settings.store_path)
+    try:
+        count = archive.export(store, args.folder, settings.archive.public_url,
+                               settings.digest.excerpt_chars)
+    finally:
+        store.close()
+    print(f"{count} digests written to {args.folder} (open {args.folder / 'index.html'})")
+    return EXIT_OK
+
+
+def _archive_serve(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="watcher-archive-") as scratch:
+        folder = args.folder
+        if folder is None:
+            folder = Path(scratch) / "site"
+            args.folder = folder
+            _archive_export(args)
+        handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
+        with ThreadingHTTPServer((args.host, args.port), handler) as server:
+            print(f"Serving {folder} at http://{args.host}:{server.server_address[1]}/ "
+                  "(Ctrl-C stops)")
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it
+                server.serve_forever()
     return EXIT_OK
 
 

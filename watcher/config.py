@@ -18,12 +18,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
+from watcher.roi import RoiInputError, RoiSettings, Scenario, parse_share
 from watcher.sources import SOURCE_KINDS
 
 DEFAULT_PATH = Path("config/watcher.toml")
 ENV_VAR = "WATCHER_CONFIG"
 LANGUAGES = ("en", "vi")
 FILTERED_EMPTY = ("skip", "line")
+ROI_KEYS = {"capex", "cost_per_day", "scenarios", "throughput", "worker_price_coefficient",
+            "ton_usd", "price_url"}
 
 
 class ConfigError(Exception):
@@ -67,6 +70,14 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class ArchiveSettings:
+    export_dir: Path | None = None
+    """Where the static archive is rewritten after every stored run; None: only on demand."""
+    public_url: str = ""
+    """Where that folder is published; the bot and the feed link there when set."""
+
+
+@dataclass(frozen=True)
 class TelegramSettings:
     token_env: str = "TELEGRAM_BOT_TOKEN"
     chats: tuple[int, ...] = ()
@@ -92,6 +103,8 @@ class Config:
     digest: DigestSettings = field(default_factory=DigestSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     checks: CheckSettings = field(default_factory=CheckSettings)
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    roi: RoiSettings = field(default_factory=RoiSettings)
     rules_path: Path | None = None
     """The team's classification rules (relative paths are from the config file's folder)."""
     sources: tuple[SourceConfig, ...] = ()
@@ -119,13 +132,18 @@ def load(path: Path) -> Config:
 def parse(raw: Mapping[str, Any], path: Path) -> Config:
     check = _Checker(path)
     check.known_keys(raw, "", {"language", "ignore", "store", "http", "digest", "telegram",
-                                "classify", "checks", "sources"})
+                                "classify", "checks", "archive", "roi", "sources"})
     language = check.choice(raw, "language", LANGUAGES, "en")
     store = check.table(raw, "store", {"path"})
     http = check.table(raw, "http", {"timeout", "user_agent", "max_bytes", "retries",
                                      "retry_max_wait"})
     digest = check.table(raw, "digest", {"send_empty", "excerpt_chars"})
     checks = check.table(raw, "checks", {"failure_alert_after", "suspect_shrink"})
+    archive = check.table(raw, "archive", {"export_dir", "public_url"})
+    export_dir = check.typed(archive, "archive.export_dir", str, "")
+    public_url = check.typed(archive, "archive.public_url", str, "")
+    if public_url:
+        check.url(public_url, "archive.public_url")
     classify = check.table(raw, "classify", {"rules"})
     rules = check.typed(classify, "classify.rules", str, None)
     telegram = check.table(raw, "telegram", {
@@ -150,12 +168,59 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
         ),
         telegram=_telegram(telegram, check),
         rules_path=path.parent / rules if rules else None,
+        archive=ArchiveSettings(export_dir=Path(export_dir) if export_dir else None,
+                                public_url=public_url),
+        roi=_roi(check.table(raw, "roi", ROI_KEYS), check),
         checks=CheckSettings(
             failure_alert_after=int(check.positive(checks, "checks.failure_alert_after", 3)),
             suspect_shrink=check.fraction(checks, "checks.suspect_shrink", 0.5),
         ),
         sources=tuple(_sources(raw.get("sources"), check)),
     )
+
+
+def _roi(table: dict[str, Any], check: _Checker) -> RoiSettings:
+    default = RoiSettings()
+    capex = check.non_negative(table, "roi.capex", default.capex)
+    cost = check.non_negative(table, "roi.cost_per_day", default.cost_per_day)
+    price_url = check.typed(table, "roi.price_url", str, default.price_url)
+    if price_url:
+        check.url(price_url, "roi.price_url")
+    return RoiSettings(
+        capex=capex,
+        cost_per_day=cost,
+        scenarios=_scenarios(table.get("scenarios"), capex, cost, check),
+        throughput=check.positive(table, "roi.throughput", default.throughput),
+        worker_price_coefficient=check.positive(table, "roi.worker_price_coefficient",
+                                                default.worker_price_coefficient),
+        ton_usd=check.positive(table, "roi.ton_usd", default.ton_usd),
+        price_url=price_url,
+    )
+
+
+def _scenarios(raw: Any, capex: float, cost: float, check: _Checker) -> tuple[Scenario, ...]:
+    """[roi.scenarios]: the whole list when given (one named base), else bear, base, bull."""
+    example = "base = { rate = 3.0, utilization = 0.4 }"
+    if raw is None:
+        return tuple(Scenario(s.name, s.rate, s.utilization, capex, cost)
+                     for s in RoiSettings().scenarios)
+    if not isinstance(raw, dict) or not raw or not all(isinstance(v, dict) for v in raw.values()):
+        raise ConfigError(check.path, "roi.scenarios", "must be a table of scenarios",
+                          f"write one line per scenario, e.g. {example}")
+    if "base" not in raw:
+        raise ConfigError(check.path, "roi.scenarios", "no base scenario",
+                          f"add {example}: the digest's payback line uses it")
+    result = []
+    for name, table in raw.items():
+        where = f"roi.scenarios.{name}"
+        check.known_keys(table, where, {"rate", "utilization"})
+        for key in ("rate", "utilization"):
+            if key not in table:
+                raise ConfigError(check.path, f"{where}.{key}", "missing",
+                                  f"give every scenario a rate and a utilization: {example}")
+        result.append(Scenario(name, check.non_negative(table, f"{where}.rate", 0.0),
+                               check.share(table, f"{where}.utilization"), capex, cost))
+    return tuple(result)
 
 
 def _telegram(table: dict[str, Any], check: _Checker) -> TelegramSettings:
@@ -277,6 +342,27 @@ class _Checker:
         if not 0 < value < 1:
             raise ConfigError(self.path, dotted, f"{value!r} is not between 0 and 1",
                               "give a share such as 0.5 for 50%")
+        return value
+
+    def non_negative(self, table: Mapping[str, Any], dotted: str, default: float) -> float:
+        value = self.typed(table, dotted, float, default)
+        if value < 0:
+            raise ConfigError(self.path, dotted, f"{value!r} is negative", "give 0 or more")
+        return float(value)
+
+    def share(self, table: Mapping[str, Any], dotted: str) -> float:
+        """A utilization: a number from 0 to 1, or a string such as "40%"."""
+        value = table.get(dotted.rsplit(".", 1)[-1])
+        fix = 'give a share from 0 to 1, e.g. 0.4, or a percentage such as "40%"'
+        if isinstance(value, str):
+            try:
+                return parse_share(value, "utilization")
+            except RoiInputError:
+                raise ConfigError(self.path, dotted, f"{value!r} is not a share from 0% to 100%",
+                                  fix) from None
+        value = self.non_negative(table, dotted, 0.0)
+        if value > 1:
+            raise ConfigError(self.path, dotted, f"{value!r} is over 100%", fix)
         return value
 
     def int_list(self, table: Mapping[str, Any], dotted: str, what: str = "chat ids",

@@ -25,6 +25,7 @@ def write_config(folder: Path, base_url: str) -> Path:
     """The demo config, pointed at a replay server and a store inside `folder`."""
     text = (DATA / "demo.toml").read_text(encoding="utf-8")
     text = text.replace("{{BASE}}", base_url).replace("{{STORE}}", str(folder / "watcher.db"))
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "watcher.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -129,7 +129,7 @@ def _count(n: int, noun: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Section:
+class Section:
     """A titled group of lines; rendering keeps sections whole where the size allows."""
 
     title: str
@@ -137,14 +137,14 @@ class _Section:
     lines: list[tuple[str, str | None, list[str]]]  # (text, url, detail lines)
 
 
-def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
+def sections(digest: Digest, excerpt_chars: int) -> list[Section]:
     """Headlines (facts that moved) first, then changes by category, "other" last."""
-    sections = []
+    found = []
     if digest.alerts:
         lines = [(alert_text(a), None, []) for a in digest.alerts]
-        sections.append(_Section("Alerts", None, lines))
+        found.append(Section("Alerts", None, lines))
     if digest.moves:
-        sections.append(_Section("What moved", None, [
+        found.append(Section("What moved", None, [
             (move_text(m), m.url or None, []) for m in digest.moves
         ]))
     groups: dict[str, list[Change]] = {}
@@ -157,17 +157,17 @@ def _sections(digest: Digest, excerpt_chars: int) -> list[_Section]:
         else:
             lines = [_change_line(c, excerpt_chars) for c in changes]
         if lines:
-            sections.append(_Section(CATEGORY_TITLES[category], None, lines))
+            found.append(Section(CATEGORY_TITLES[category], None, lines))
     if digest.baselined:
-        sections.append(_Section("Baseline recorded (now tracked, not reported as new)", None, [
+        found.append(Section("Baseline recorded (now tracked, not reported as new)", None, [
             (f"{o.source}: {_count(o.items, 'item')}", o.url, []) for o in digest.baselined
         ]))
     problems = [(f"{o.source}: {o.error}; {_kept(o)}", o.url, []) for o in digest.failed]
     problems += [(f"{o.source}: {held} — held back, last good copy kept; accepted if seen again",
                   o.url, []) for o in digest.outcomes for held in o.held]
     if problems:
-        sections.append(_Section("Could not check", None, problems))
-    return sections
+        found.append(Section("Could not check", None, problems))
+    return found
 
 
 def alert_text(alert: Alert) -> str:
@@ -215,7 +215,7 @@ def _title(digest: Digest) -> str:
 
 def render_text(digest: Digest, excerpt_chars: int = 300) -> str:
     out = [_title(digest), headline(digest), ""]
-    for section in _sections(digest, excerpt_chars):
+    for section in sections(digest, excerpt_chars):
         out.append(f"== {section.title}" + (f" ({section.link})" if section.link else "") + " ==")
         for text, url, details in section.lines:
             out.append(text + (f" — {url}" if url else ""))
@@ -227,7 +227,7 @@ def render_text(digest: Digest, excerpt_chars: int = 300) -> str:
 def render_html(digest: Digest, excerpt_chars: int = 300) -> str:
     """Telegram HTML: only b, i, a and code tags; every text escaped."""
     blocks = [f"<b>{escape(_title(digest))}</b>\n{escape(headline(digest))}"]
-    for section in _sections(digest, excerpt_chars):
+    for section in sections(digest, excerpt_chars):
         title = f"<b>{escape(section.title)}</b>"
         if section.link:
             title = f'<b><a href="{escape(section.link)}">{escape(section.title)}</a></b>'

@@ -16,7 +16,7 @@ from functools import partial
 
 import httpx
 
-from watcher import classify, diff, digest, suspect
+from watcher import archive, classify, diff, digest, suspect
 from watcher.classify import sheet
 from watcher.classify.changes import classify as classify_changes
 from watcher.config import Config
@@ -100,7 +100,18 @@ async def run_check(
         log.info("storing run %s: %d changes from %d sources", run_id, len(changes), len(runs))
         text, html = store.commit_run(run_id, now(), result, digest.headline(result), updates,
                                       facts.values(), render, recipients)
+    if run_id is not None and config.archive.export_dir is not None:
+        _refresh_archive(config, store)
     return CheckResult(result, text, html, run_id)
+
+
+def _refresh_archive(config: Config, store: Store) -> None:
+    """Rewrite the static archive; a failure there is logged, never the run's failure."""
+    try:
+        archive.export(store, config.archive.export_dir, config.archive.public_url,
+                       config.digest.excerpt_chars)
+    except OSError as exc:
+        log.warning("could not refresh the archive in %s: %s", config.archive.export_dir, exc)
 
 
 def _render(excerpt_chars: int, result: Digest) -> tuple[str, str]:

@@ -462,6 +462,16 @@ class Store:
             (status, error, _iso(now), delivery_id),
         )
 
+    def fact_history(self) -> list[Fact]:
+        """Every value each fact has had, oldest first: one Fact per (name, since)."""
+        rows = self._db.execute(
+            "SELECT name, value, display, source, url, since FROM facts"
+            " WHERE rowid IN (SELECT MIN(rowid) FROM facts GROUP BY name, since)"
+            " ORDER BY since, name"
+        ).fetchall()
+        return [Fact(row["name"], json.loads(row["value"]), row["display"], row["source"],
+                     row["url"], row["since"]) for row in rows]
+
     # --- the digest archive ----------------------------------------------------------------
 
     def digests(self, limit: int = 10) -> list[ArchivedDigest]:
