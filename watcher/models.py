@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -61,19 +61,7 @@ class Change:
     hardware_direction: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "item_key": self.item_key,
-            "item_kind": self.item_kind,
-            "kind": self.kind,
-            "title": self.title,
-            "url": self.url,
-            "section": self.section,
-            "before": self.before,
-            "after": self.after,
-            "categories": list(self.categories),
-            "hardware_direction": self.hardware_direction,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Change:
@@ -96,16 +84,7 @@ class SourceOutcome:
     """Items held back as suspect this run, each as "title: reason"."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "kind": self.kind,
-            "status": self.status,
-            "items": self.items,
-            "error": self.error,
-            "url": self.url,
-            "last_ok": self.last_ok,
-            "held": list(self.held),
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SourceOutcome:
@@ -139,16 +118,7 @@ class FactMove:
     url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "label": self.label,
-            "category": self.category,
-            "before": self.before,
-            "after": self.after,
-            "direction": self.direction,
-            "note": self.note,
-            "url": self.url,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FactMove:
@@ -166,8 +136,7 @@ class Alert:
     since: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "kind": self.kind, "failures": self.failures,
-                "since": self.since}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
@@ -185,6 +154,9 @@ class Digest:
     id: int | None = None
     moves: list[FactMove] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    roi: str | None = None
+    """The ROI desk's line for a week in which a pricing fact moved: the rate the worker fee
+    implies and the base scenario's payback (watcher.roi.digest_line)."""
 
     @property
     def failed(self) -> list[SourceOutcome]:
