@@ -428,3 +428,48 @@ def test_watcher_run_answers_then_stops_cleanly_without_logging_the_token(rig, t
     assert bot.returncode == 0
     assert "Application started" in log and "running it now" in log  # the first start's run
     assert telegram.token not in log and telegram.token.split(":")[1] not in log
+
+
+async def test_roi_answers_the_scenarios_then_a_scenario_of_one_s_own(rig, telegram, replay):
+    await rig.check()  # the baseline reads the worker fee off the root contract
+    async with rig.running():
+        await telegram.command("/help", ALICE_CHAT, ALICE)
+        assert "/roi — payback of a GPU on COCOON" in (await telegram.reply(ALICE_CHAT))["text"]
+
+        await telegram.command("/roi", ALICE_CHAT, ALICE)
+        answer = await telegram.reply(ALICE_CHAT)
+        assert answer["parse_mode"] == "HTML"
+        assert answer["text"].startswith(
+            "<pre>ROI of one GPU: capex 45,000 USD, cost 12 USD/day\n")
+        assert answer["text"].endswith("nearest scenario: bear (1.5 USD/GPU-hr)</pre>")
+        lines = answer["text"].splitlines()
+        assert lines[3:6] == [
+            "bear       1.5   20%    7.2     12   −4.8  never",
+            "base         3   40%   28.8     12   16.8  2,679 days ≈ 7.3 years",
+            "bull         5   70%     84     12     72  625 days ≈ 1.7 years",
+        ]
+        assert "bear  utilization 33.3% at 1.5 USD/GPU-hr; rate 2.5 USD/GPU-hr at 20%" in lines
+        assert "= 0.58 USD/GPU-hr at 100% utilization; nearest scenario: bear (1.5 USD/GPU-hr)" \
+            "</pre>" in lines
+
+        await telegram.command("/roi rate=3.2 util=55%", ALICE_CHAT, ALICE)
+        custom = (await telegram.reply(ALICE_CHAT))["text"]
+        assert custom.startswith(
+            "<pre>ROI of one GPU, your scenario: capex 45,000 USD, cost 12 USD/day\n")
+        # 3.2 × 24 × 55% = 42.24 USD a day, less 12: 45,000 / 30.24 = 1,488 days
+        assert "custom     3.2   55%   42.2     12   30.2  1,488 days ≈ 4.1 years" in custom
+        assert "custom  utilization 15.6% at 3.2 USD/GPU-hr; rate 0.91 USD/GPU-hr at 55%" in custom
+
+        await telegram.command("/roi util=120%", ALICE_CHAT, ALICE)
+        assert (await telegram.reply(ALICE_CHAT))["text"] == (
+            "util=120% is over 100%: a GPU is busy at most all day.\n"
+            "For example: /roi rate=3.2 util=55% capex=40000 cost=12")
+        await telegram.command("/roi power=300", GROUP, BOB)
+        assert (await telegram.reply(GROUP))["text"].startswith(
+            'unknown key &quot;power&quot;: use rate, util, capex or cost.')
+
+        replay.use_week(2)  # the price per token moves: the digest carries the ROI line
+        await telegram.command("/check", ALICE_CHAT, ALICE)
+        _, digest = await telegram.replies(ALICE_CHAT, 2)
+        assert "\nROI: 0.58 USD/GPU-hr implied at 100% utilization with 2 USD/TON" in (
+            digest["text"])

@@ -5,6 +5,7 @@ import pytest
 from watcher import config
 from watcher.config import ConfigError
 from watcher.demo import write_config
+from watcher.roi import RoiSettings, Scenario
 
 SHIPPED = Path("config/watcher.toml")
 
@@ -111,3 +112,72 @@ def test_bad_config_names_file_key_and_fix(tmp_path, text, key, words):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         config.load(tmp_path / "nope.toml")
+
+
+# --- [roi] ----------------------------------------------------------------------------------
+
+def test_roi_defaults_are_the_team_s_model(tmp_path):
+    desk = config.load(write(tmp_path, MINIMAL)).roi
+    assert desk == RoiSettings()
+    assert (desk.capex, desk.cost_per_day, desk.worker_price_coefficient) == (45_000, 12, 1.0)
+    assert desk.price_url == ""  # off unless asked for
+    assert [(s.name, s.rate, s.utilization, s.capex, s.cost_per_day) for s in desk.scenarios] == [
+        ("bear", 1.5, 0.2, 45_000, 12), ("base", 3.0, 0.4, 45_000, 12),
+        ("bull", 5.0, 0.7, 45_000, 12)]
+
+
+def test_shipped_and_demo_configs_set_the_same_roi_keys(tmp_path):
+    demo = config.load(write_config(tmp_path, "http://127.0.0.1:1")).roi
+    assert demo == config.load(SHIPPED).roi == RoiSettings()
+
+
+def test_roi_scenarios_carry_the_capex_and_cost_and_accept_percentages(tmp_path):
+    desk = config.load(write(tmp_path, """
+[roi]
+capex = 40000
+cost_per_day = 10.5
+throughput = 2500
+ton_usd = 3
+price_url = "https://prices.example/ton"
+[roi.scenarios]
+base = { rate = 3.2, utilization = "55%" }
+fire = { rate = 9, utilization = 1 }
+""" + MINIMAL)).roi
+    assert desk.scenarios == (Scenario("base", 3.2, 0.55, 40_000, 10.5),
+                              Scenario("fire", 9, 1.0, 40_000, 10.5))
+    assert (desk.throughput, desk.ton_usd) == (2500.0, 3.0)
+    assert desk.price_url == "https://prices.example/ton"
+
+
+@pytest.mark.parametrize(("roi", "key", "words"), [
+    ("capex = -1", "roi.capex", "is negative"),
+    ("cost_per_day = 'twelve'", "roi.cost_per_day", "is not a float"),
+    ("throughput = 0", "roi.throughput", "greater than 0"),
+    ("ton_usd = -2", "roi.ton_usd", "greater than 0"),
+    ("worker_price_coefficient = true", "roi.worker_price_coefficient", "is not a float"),
+    ("price_url = 'prices.example'", "roi.price_url", "not an http(s) URL"),
+    ("capex_usd = 1", "roi.capex_usd", "unknown key"),
+    ("[roi.scenarios]\nbase = { rate = 3, utilization = 40 }", "roi.scenarios.base.utilization",
+     "is over 100%"),
+    ("[roi.scenarios]\nbase = { rate = 3, utilization = '120%' }",
+     "roi.scenarios.base.utilization", "not a share from 0% to 100%"),
+    ("[roi.scenarios]\nbase = { rate = 3, utilization = 'most' }",
+     "roi.scenarios.base.utilization", "not a share from 0% to 100%"),
+    ("[roi.scenarios]\nbase = { rate = 3, utilization = -0.1 }",
+     "roi.scenarios.base.utilization", "is negative"),
+    ("[roi.scenarios]\nbase = { rate = -3, utilization = 0.4 }", "roi.scenarios.base.rate",
+     "is negative"),
+    ("[roi.scenarios]\nbase = { rate = 3 }", "roi.scenarios.base.utilization", "missing"),
+    ("[roi.scenarios]\nbase = { rate = 3, utilization = 0.4, hours = 24 }",
+     "roi.scenarios.base.hours", "unknown key"),
+    ("[roi.scenarios]\nbull = { rate = 5, utilization = 0.7 }", "roi.scenarios",
+     "no base scenario"),
+    ("scenarios = 3", "roi.scenarios", "must be a table of scenarios"),
+])
+def test_bad_roi_values_name_the_key_and_the_fix(tmp_path, roi, key, words):
+    path = write(tmp_path, "[roi]\n" + roi + "\n" + MINIMAL)
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert caught.value.key == key
+    assert words in caught.value.problem
+    assert str(path) in str(caught.value) and "fix:" in str(caught.value)

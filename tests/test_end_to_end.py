@@ -19,6 +19,10 @@ from watcher.sources.ton_root_contract import MAINNET_ROOT
 
 WEEK_TWO_DOC_MOVES = {"tested_gpus", "worker_release", "worker_build", "docker_client"}
 """The facts week 2's docs, release and build move; the root contract moves three more."""
+ROI_LINE = ("ROI: 0.58 USD/GPU-hr implied at 100% utilization with 2 USD/TON (configured), "
+            "nearest bear; base payback 2,679 days ≈ 7.3 years (never at the implied rate)")
+"""Week 2's ROI line: the worker fee (0.000000016 TON) × 5,000 tokens/s × 3,600 s × 2 USD/TON,
+with the demo config's [roi] table."""
 
 
 @pytest.fixture
@@ -83,10 +87,12 @@ def test_baseline_then_each_change_then_quiet(server, tmp_path, capsys):
         "client_close_delay": ("contract", "Client close delay 1 day → 3 days"),
         "model_hashes": ("models", "Model hashes: 1 added"),
     }
+    assert json.loads(second)["roi"] == ROI_LINE  # the price per token moved
 
     code, third = check(config_path, capsys)
     assert code == 0
     assert "No changes" in third
+    assert "ROI:" not in third  # no pricing move, no ROI line
 
 
 def test_digest_text_of_week_two_reads_well(server, tmp_path, capsys):
@@ -109,6 +115,10 @@ def test_digest_text_of_week_two_reads_well(server, tmp_path, capsys):
     assert "\nClient close delay 1 day → 3 days — " in text
     assert "+ Model allowed: Qwen/Qwen3-8B (hash a82fd547628e…) · TON root contract" in text
     assert text.index("== Pricing ==") < text.index("~ On-chain price: Price per token")
+    # the ROI desk's line closes the facts that moved, as the price per token moved
+    start = text.index("== What moved ==\n")
+    moved = text[start:text.index("\n\n== ", start)].splitlines()
+    assert moved[-1] == ROI_LINE and text.count("ROI:") == 1
 
     assert main(["archive", "list", "--config", str(config_path)]) == 0
     listing = capsys.readouterr().out.splitlines()

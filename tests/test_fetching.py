@@ -1,13 +1,24 @@
-"""get_text: bounded retries, Retry-After, content types, body caps and charsets."""
+"""get_text: bounded retries, Retry-After, content types, body caps and charsets; the per-host
+limit and conditional answers."""
 
+import asyncio
 import json
 
 import httpx
 import pytest
 import respx
+from local_site import LocalSite, Page
 
+from watcher.models import Item
 from watcher.replay import ReplayServer
-from watcher.sources.base import FetchContext, FetchError, RetryPolicy, get_text
+from watcher.sources.base import (
+    FetchContext,
+    FetchError,
+    HostLimits,
+    RetryPolicy,
+    conditional_headers,
+    get_text,
+)
 
 URL = "https://cocoon.org/docs/gpu"
 
@@ -129,3 +140,48 @@ async def test_a_redirect_to_another_scheme_is_refused(clock, tmp_path, target):
             with pytest.raises(FetchError, match="UnsupportedProtocol"):
                 await get_text(context(http, clock), f"{server.base_url}/page")
         assert len(server.requests) == 1 and clock.waits == []
+
+
+# -- the per-host limit and conditional answers ---------------------------------------------
+
+
+async def test_requests_to_one_host_never_exceed_its_limit_across_sources():
+    with LocalSite(delay=0.05) as first, LocalSite(delay=0.05) as second:
+        for site in (first, second):
+            site.pages = {f"/{n}": Page("<p>page</p>") for n in range(8)}
+        hosts = HostLimits(per_host=3)  # one per run, shared by every source's context
+        async with httpx.AsyncClient() as http:
+            sources = [FetchContext(http=http, hosts=hosts) for _ in range(2)]
+            await asyncio.gather(*(get_text(ctx, f"{site.base_url}/{n}")
+                                   for ctx in sources for site in (first, second)
+                                   for n in range(8)))
+    assert len(first.requests) == len(second.requests) == 16
+    assert first.peak == second.peak == 3  # concurrent, and never more than the limit
+
+
+async def test_a_304_is_returned_at_once_with_no_text(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        route = mock.get(URL).mock(return_value=httpx.Response(304, headers={"ETag": '"a"'}))
+        response, text = await get_text(context(http, clock), URL,
+                                        headers={"If-None-Match": '"a"'})
+    assert (response.status_code, text) == (304, "")
+    assert route.call_count == 1
+    assert route.calls.last.request.headers["If-None-Match"] == '"a"'
+    assert clock.waits == []
+
+
+async def test_a_5xx_before_a_304_is_retried_as_ever(clock):
+    async with respx.mock as mock, httpx.AsyncClient() as http:
+        route = mock.get(URL).mock(side_effect=[httpx.Response(503), httpx.Response(304)])
+        response, text = await get_text(context(http, clock), URL)
+    assert (response.status_code, text, route.call_count) == (304, "", 2)
+    assert clock.waits == [1.0]
+
+
+def test_conditional_headers_send_back_what_the_item_kept():
+    meta = {"etag": '"v1"', "last_modified": "Mon, 23 Nov 2026 09:00:00 GMT", "x": 1}
+    item = Item("k", "page", "t", URL, "text", meta)
+    assert conditional_headers(item) == {"If-None-Match": '"v1"',
+                                         "If-Modified-Since": "Mon, 23 Nov 2026 09:00:00 GMT"}
+    assert conditional_headers(None) == {}
+    assert conditional_headers(Item("k", "page", "t", URL, "text")) == {}

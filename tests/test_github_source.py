@@ -6,6 +6,7 @@ PyGithub releases page, a real 403 rate-limit answer) plus the bodies in tests/f
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -224,15 +225,35 @@ async def test_first_run_records_the_real_cocoon_history(tmp_path, http, real_co
     }
     assert sum(i.meta["parents"] == 2 for i in fetched.items) == 7  # the 7 real merge commits
     assert fetched.items[-1].meta["parents"] == 0
-    # one request per list, none per commit: only fields of the list response are read
-    assert paths(server) == [
-        PATH,
+    # one request per list, none per commit: only fields of the list response are read; the
+    # repository first, then the three lists side by side
+    assert paths(server)[0] == PATH
+    assert sorted(paths(server)[1:]) == [
         f"{PATH}/commits?per_page=100&sha=main",
         f"{PATH}/releases?per_page=100",
         f"{PATH}/tags?per_page=100",
     ]
     assert src.link == f"https://github.com/{REPO}"
     assert SOURCE_KINDS["github"] is GitHubSource
+
+
+async def test_the_three_lists_are_read_side_by_side(tmp_path, http, real_commits):
+    github_week(tmp_path, 1, real_commits[:3])
+    with ReplayServer(tmp_path) as server:
+        releases = server.hold(f"{PATH}/releases")
+        fetching = asyncio.create_task(source(server).fetch(FetchContext(http=http)))
+        deadline = time.monotonic() + 10
+        while len(server.requests) < 4 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        asked_while_releases_held = sorted(paths(server)[1:])
+        releases.set()
+        fetched = await fetching
+    assert asked_while_releases_held == [
+        f"{PATH}/commits?per_page=100&sha=main",
+        f"{PATH}/releases?per_page=100",
+        f"{PATH}/tags?per_page=100",
+    ]
+    assert len(fetched.items) == 3
 
 
 async def test_stored_commits_are_never_reported_removed(tmp_path, http, real_commits):

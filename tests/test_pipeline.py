@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from local_site import LocalSite, Page
 
 from watcher import config
 from watcher.models import Fetched, Item
@@ -175,3 +176,95 @@ async def test_failing_streak_warns_once_and_says_when_recovered(settings):
     assert "✓ a is back after 4 failed runs" in back.text
     quiet = await check(settings, T0 + timedelta(days=42))
     assert "is back" not in quiet.text
+
+
+# -- real pages on local servers: the per-host limit and conditional requests -----------------
+
+DOC_HTML = "<html><body><main><h1>GPU</h1>{}</main></body></html>"
+
+
+def doc_html(lines: str = DOC) -> str:
+    return DOC_HTML.format("".join(f"<p>{line}</p>" for line in lines.split("\n")))
+
+
+def web_settings(tmp_path: Path, sites: dict[str, list[str]], per_host: int = 4):
+    tables = "".join(f"""
+[[sources]]
+name = "{name}"
+kind = "web_page"
+url = "{urls[0]}"
+extra_urls = {urls[1:]!r}
+""".replace("'", '"') for name, urls in sites.items())
+    path = tmp_path / "web.toml"
+    path.write_text(f'[store]\npath = "{tmp_path / "web.db"}"\n[http]\nretries = 1\n'
+                    f"per_host = {per_host}\n{tables}")
+    return config.load(path)
+
+
+async def test_a_run_keeps_to_the_per_host_limit_across_its_sources(tmp_path):
+    with LocalSite(delay=0.05) as shared, LocalSite(delay=0.05) as other:
+        for site in (shared, other):
+            site.pages = {f"/{n}": Page(doc_html()) for n in range(6)}
+        urls = {site: [f"{site.base_url}/{n}" for n in range(6)] for site in (shared, other)}
+        settings = web_settings(tmp_path, {"first": urls[shared], "second": urls[shared],
+                                           "third": urls[other]}, per_host=2)
+        result = await check(settings, T0)
+    assert [o.status for o in result.digest.outcomes] == ["baseline"] * 3
+    assert len(shared.requests) == 12 and len(other.requests) == 6
+    assert shared.peak == other.peak == 2
+
+
+async def test_unchanged_pages_answered_304_are_neither_changes_nor_failures(tmp_path):
+    with LocalSite() as site:
+        site.pages = {"/gpu": Page(doc_html(), etag='"v1"'),
+                      "/kernel": Page(doc_html(), last_modified="Mon, 23 Nov 2026 09:00:00 GMT")}
+        settings = web_settings(tmp_path, {"docs": [f"{site.base_url}/gpu",
+                                                    f"{site.base_url}/kernel"]})
+        await check(settings, T0)
+        second = await check(settings, T0 + timedelta(days=7))
+        assert site.statuses == [200, 200, 304, 304]
+        assert second.digest.kind == "no_changes"
+        assert [(o.status, o.items) for o in second.digest.outcomes] == [("ok", 2)]
+
+        site.pages["/gpu"] = Page(doc_html(DOC + "\nH200 or newer"), etag='"v2"')
+        third = await check(settings, T0 + timedelta(days=14))
+    assert [(c.item_key, c.kind, c.section) for c in third.digest.changes] == [
+        (f"{site.base_url}/gpu", "added", "GPU")]
+    store = Store.open(settings.store_path)
+    history = store.history("docs", f"{site.base_url}/gpu")
+    assert [entry.meta["etag"] for _, entry in history] == ['"v1"', '"v2"']
+    store.close()
+
+
+async def test_a_new_etag_on_the_same_text_is_kept_without_a_new_version(tmp_path):
+    with LocalSite() as site:
+        site.pages = {"/gpu": Page(doc_html(), etag='"v1"')}
+        settings = web_settings(tmp_path, {"docs": [f"{site.base_url}/gpu"]})
+        await check(settings, T0)
+        site.pages["/gpu"] = Page(doc_html() + "<!-- rebuilt -->", etag='"v2"')
+        second = await check(settings, T0 + timedelta(days=7))
+        third = await check(settings, T0 + timedelta(days=14))
+    assert second.digest.kind == third.digest.kind == "no_changes"
+    assert [headers["If-None-Match"] for _, headers in site.requests[1:]] == ['"v1"', '"v2"']
+    assert site.statuses == [200, 200, 304]
+    store = Store.open(settings.store_path)
+    [(_, stored)] = store.history("docs", f"{site.base_url}/gpu")
+    assert stored.meta["etag"] == '"v2"'
+    store.close()
+
+
+async def test_a_held_page_keeps_its_good_copy_validators(tmp_path):
+    with LocalSite() as site:
+        site.pages = {"/gpu": Page(doc_html(), etag='"good"')}
+        settings = web_settings(tmp_path, {"docs": [f"{site.base_url}/gpu"]})
+        await check(settings, T0)
+        site.pages["/gpu"] = Page(doc_html("Just a moment... checking your browser"),
+                                  etag='"challenge"')
+        held = await check(settings, T0 + timedelta(days=7))
+        assert "held back" in held.text and held.digest.changes == []
+        # the good copy's ETag is sent again: the challenge is read in full and, seen twice,
+        # accepted as real
+        again = await check(settings, T0 + timedelta(days=14))
+    assert [headers["If-None-Match"] for _, headers in site.requests[1:]] == ['"good"'] * 2
+    assert site.statuses == [200, 200, 200]
+    assert [c.kind for c in again.digest.changes] == ["modified"]

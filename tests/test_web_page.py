@@ -1,4 +1,5 @@
-"""web_page: several pages per source, discovery under a prefix, and what a run speaks for."""
+"""web_page: several pages per source, discovery under a prefix, what a run speaks for, and
+conditional requests."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from local_site import LocalSite
+from local_site import Page as LocalPage
 
 from watcher.models import Item
 from watcher.replay import ReplayServer
 from watcher.sources.artifact import ArtifactSource
-from watcher.sources.base import SOURCE_KINDS, FetchContext, FetchError
-from watcher.sources.web_page import CONCURRENCY, WebPageSource
+from watcher.sources.base import PER_HOST, SOURCE_KINDS, FetchContext, FetchError
+from watcher.sources.web_page import WebPageSource
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "watcher" / "demo_data"
 SITE = "https://cocoon.org"
@@ -235,7 +238,7 @@ async def test_concurrency_is_bounded(ctx):
     respx.get(url__regex=rf"^{SITE}/docs/\d+$").mock(side_effect=slow)
     fetched = await source(discover_prefix=f"{SITE}/docs/").fetch(ctx)
     assert len(fetched.items) == 13
-    assert 1 < peak <= CONCURRENCY
+    assert 1 < peak <= PER_HOST
 
 
 # -- the recorded demo weeks, on the real local replay server -------------------------------
@@ -309,3 +312,85 @@ async def test_demo_weeks_change_only_what_was_meant_to_change():
     assert old.text != new.text
     assert old.meta["etag"] != new.meta["etag"]
     assert new.text.splitlines()[1] == "last-modified: Mon, 08 Dec 2025 14:03:17 GMT"
+
+
+# -- conditional requests ----------------------------------------------------------------------
+
+LAST_MODIFIED = "Mon, 23 Nov 2026 09:00:00 GMT"
+
+
+async def fetch_site(site: LocalSite, previous: dict[str, Item] | None = None, **options):
+    options = {**WebPageSource.defaults, "url": f"{site.base_url}/", **options}
+    async with httpx.AsyncClient() as client:
+        ctx = FetchContext(http=client, previous=previous or {})
+        return await WebPageSource("site", options).fetch(ctx)
+
+
+def stored(fetched) -> dict[str, Item]:
+    return {i.key: i for i in fetched.items}
+
+
+@pytest.mark.parametrize(("validators", "header"), [
+    ({"etag": '"v1"'}, "If-None-Match"),
+    ({"last_modified": LAST_MODIFIED}, "If-Modified-Since"),
+])
+async def test_an_unchanged_page_is_the_stored_item_itself(validators, header, monkeypatch):
+    with LocalSite() as site:
+        site.pages["/"] = LocalPage(page("Home", "<p>H100 or newer</p>"), **validators)
+        first = await fetch_site(site)
+        [home] = first.items
+        assert home.meta == {"discovered": False, **validators}
+        assert header not in site.requests[0][1]
+
+        def no_parsing(*args):
+            raise AssertionError("a 304 is not parsed")
+
+        monkeypatch.setattr("watcher.sources.web_page.parse_page", no_parsing)
+        second = await fetch_site(site, stored(first))
+    assert site.requests[1][1][header] == next(iter(validators.values()))
+    assert site.statuses == [200, 304]
+    assert second.items[0] is home
+
+
+async def test_a_changed_page_is_read_again_with_its_new_validators():
+    with LocalSite() as site:
+        site.pages["/"] = LocalPage(page("Home", "<p>H100 or newer</p>"), etag='"v1"')
+        first = await fetch_site(site)
+        site.pages["/"] = LocalPage(page("Home", "<p>H200 or newer</p>"), etag='"v2"')
+        second = await fetch_site(site, stored(first))
+    assert site.statuses == [200, 200]
+    [home] = second.items
+    assert home.text == "# Home\nH200 or newer"
+    assert home.meta["etag"] == '"v2"'
+
+
+async def test_discovery_follows_the_links_a_304_page_kept():
+    with LocalSite() as site:
+        site.pages["/"] = LocalPage(page("Home", links=("/docs/a",)), etag='"h"')
+        site.pages["/docs/a"] = LocalPage(page("A", links=("/docs/b",)), etag='"a"')
+        site.pages["/docs/b"] = LocalPage(page("B"), etag='"b"')
+        prefix = f"{site.base_url}/docs/"
+        first = await fetch_site(site, discover_prefix=prefix)
+        second = await fetch_site(site, stored(first), discover_prefix=prefix)
+    assert site.statuses == [200] * 3 + [304] * 3
+    assert [i.key for i in second.items] == [i.key for i in first.items]
+    assert all(new is old for new, old in zip(second.items, first.items, strict=True))
+    # discovery saw the whole tree again: a stored page no longer linked counts as removed
+    assert second.speaks_for(item(f"{prefix}gone"))
+
+
+async def test_pages_stored_without_what_a_304_needs_are_asked_in_full():
+    with LocalSite() as site:
+        site.pages["/"] = LocalPage(page("Home", links=("/docs/a",)), etag='"h"')
+        site.pages["/docs/a"] = LocalPage(page("A"), etag='"a"')
+        without_links = await fetch_site(site)  # stored before discovery was switched on
+        await fetch_site(site, stored(without_links), discover_prefix=f"{site.base_url}/docs/")
+    assert "If-None-Match" not in site.requests[1][1]
+    assert site.statuses == [200, 200, 200]
+
+
+@respx.mock
+async def test_a_304_to_a_plain_request_is_a_fetch_problem(ctx):
+    respx.get(f"{SITE}/").mock(return_value=httpx.Response(304))
+    with pytest.raises(FetchError, match="304 to a request that was not conditional"):
+        await source().fetch(ctx)

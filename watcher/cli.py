@@ -14,7 +14,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher import __version__, archive, classify, config, digest
+from watcher import __version__, archive, classify, config, digest, roi
 from watcher.bot import app as bot
 from watcher.bot.delivery import audience
 from watcher.bot.secret import keep_out_of_logs, read_token
@@ -22,6 +22,7 @@ from watcher.classify import contract
 from watcher.classify.sheet import facts_table
 from watcher.config import Config, ConfigError
 from watcher.demo import run_demo
+from watcher.i18n import translator
 from watcher.models import SourceOutcome
 from watcher.pipeline import run_check
 from watcher.store import Store, StoreError
@@ -103,6 +104,17 @@ def _parser() -> argparse.ArgumentParser:
     facts.add_argument("--json", action="store_true")
     facts.set_defaults(handler=_facts)
 
+    desk = commands.add_parser(
+        "roi", help="payback of a GPU on COCOON: the configured scenarios, or your own",
+        description="With no values: the [roi] scenarios, their break-evens and the rate the "
+                    "on-chain worker fee implies. With values, one scenario of your own; what "
+                    "is left out comes from the base scenario.")
+    _config_option(desk)
+    desk.add_argument("values", nargs="*", metavar="KEY=VALUE",
+                      help="rate (USD/GPU-hr), util (55%% or 0.55), capex (USD), "
+                           f"cost (USD/day), e.g. {roi.EXAMPLE.replace('%', '%%')}")
+    desk.set_defaults(handler=_roi)
+
     run = commands.add_parser(
         "run", help="start the Telegram bot and the weekly schedule (runs until stopped)")
     _config_option(run)
@@ -147,7 +159,8 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps(digest.render_json(result.digest), ensure_ascii=False, indent=2))
+        print(json.dumps(digest.render_json(result.digest, translator(settings.language)),
+                         ensure_ascii=False, indent=2))
     elif settings.digest.send_empty or not digest.is_quiet(result.digest):
         print(result.text, end="")
     return EXIT_ALL_FAILED if result.all_failed else EXIT_OK
@@ -183,7 +196,7 @@ def _archive_export(args: argparse.Namespace) -> int:
     store = Store.open(settings.store_path)
     try:
         count = archive.export(store, args.folder, settings.archive.public_url,
-                               settings.digest.excerpt_chars)
+                               settings.digest.excerpt_chars, translator(settings.language))
     finally:
         store.close()
     print(f"{count} digests written to {args.folder} (open {args.folder / 'index.html'})")
@@ -217,7 +230,8 @@ def _archive_show(args: argparse.Namespace) -> int:
         print(f"watcher: no digest #{args.id} in {settings.store_path}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps(digest.render_json(row.digest), ensure_ascii=False, indent=2))
+        print(json.dumps(digest.render_json(row.digest, translator(settings.language)),
+                         ensure_ascii=False, indent=2))
     else:
         print(row.html if args.html else row.text, end="\n" if args.html else "")
     return EXIT_OK
@@ -298,6 +312,32 @@ def _facts(args: argparse.Namespace) -> int:
     else:
         print(facts_table(sheet.values()))
     return EXIT_OK
+
+
+def _roi(args: argparse.Namespace) -> int:
+    settings, fee, language = _roi_inputs(args)
+    try:
+        print(roi.report(settings, args.values, fee, t=translator(language)))
+    except roi.RoiInputError as exc:
+        print(f"watcher roi: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _roi_inputs(args: argparse.Namespace) -> tuple[roi.RoiSettings, float | None, str]:
+    """The [roi] settings, the fact sheet's worker fee and the language; the shipped defaults
+    without a config file, and no fee before the first check (the desk needs neither)."""
+    path = config.resolve_path(args.config)
+    if args.config is None and not path.exists():
+        return roi.RoiSettings(), None, "en"
+    settings = config.load(path)
+    if not settings.store_path.exists():
+        return settings.roi, None, settings.language
+    store = Store.open(settings.store_path)
+    try:
+        return settings.roi, roi.worker_fee_ton(store.current_facts()), settings.language
+    finally:
+        store.close()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -53,6 +53,8 @@ class HttpSettings:
     """Tries in all for a request that times out, is refused, or gets 429/5xx."""
     retry_max_wait: float = 30.0
     """No single wait between tries is longer, a server's Retry-After included."""
+    per_host: int = 4
+    """Requests at the same time to one host, across all sources of a run."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
     language = check.choice(raw, "language", LANGUAGES, "en")
     store = check.table(raw, "store", {"path"})
     http = check.table(raw, "http", {"timeout", "user_agent", "max_bytes", "retries",
-                                     "retry_max_wait"})
+                                     "retry_max_wait", "per_host"})
     digest = check.table(raw, "digest", {"send_empty", "excerpt_chars"})
     checks = check.table(raw, "checks", {"failure_alert_after", "suspect_shrink"})
     archive = check.table(raw, "archive", {"export_dir", "public_url"})
@@ -161,6 +163,7 @@ def parse(raw: Mapping[str, Any], path: Path) -> Config:
             retries=int(check.positive(http, "http.retries", HttpSettings.retries)),
             retry_max_wait=check.positive(http, "http.retry_max_wait",
                                           HttpSettings.retry_max_wait),
+            per_host=check.count(http, "http.per_host", HttpSettings.per_host),
         ),
         digest=DigestSettings(
             send_empty=check.typed(digest, "digest.send_empty", bool, True),
@@ -190,10 +193,10 @@ def _roi(table: dict[str, Any], check: _Checker) -> RoiSettings:
         capex=capex,
         cost_per_day=cost,
         scenarios=_scenarios(table.get("scenarios"), capex, cost, check),
-        throughput=check.positive(table, "roi.throughput", default.throughput),
-        worker_price_coefficient=check.positive(table, "roi.worker_price_coefficient",
-                                                default.worker_price_coefficient),
-        ton_usd=check.positive(table, "roi.ton_usd", default.ton_usd),
+        throughput=float(check.positive(table, "roi.throughput", default.throughput)),
+        worker_price_coefficient=float(check.positive(table, "roi.worker_price_coefficient",
+                                                      default.worker_price_coefficient)),
+        ton_usd=float(check.positive(table, "roi.ton_usd", default.ton_usd)),
         price_url=price_url,
     )
 
@@ -335,6 +338,13 @@ class _Checker:
         if value <= 0:
             raise ConfigError(self.path, dotted, f"{value!r} must be greater than 0",
                               "give a positive number")
+        return value
+
+    def count(self, table: Mapping[str, Any], dotted: str, default: int) -> int:
+        value = self.typed(table, dotted, int, default)
+        if value < 1:
+            raise ConfigError(self.path, dotted, f"{value!r} must be at least 1",
+                              "give a whole number such as 4")
         return value
 
     def fraction(self, table: Mapping[str, Any], dotted: str, default: float) -> float:

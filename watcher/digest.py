@@ -14,48 +14,49 @@ from typing import Any
 
 from watcher.classify.facts import MEMBER_FACTS
 from watcher.classify.rules import CATEGORIES
+from watcher.i18n import ENGLISH, N_, Translator
 from watcher.models import Alert, Change, Digest, FactMove, SourceOutcome
 
 TELEGRAM_LIMIT = 4096
 FOLD_OTHER_AFTER = 5  # a longer "other" group is shown as a count
 CATEGORY_TITLES = {
-    "hardware": "Hardware", "pricing": "Pricing", "contract": "Smart contracts",
-    "models": "Models", "tooling": "Tooling", "governance": "Governance",
-    "adoption": "Adoption", "other": "Other",
+    "hardware": N_("Hardware"), "pricing": N_("Pricing"), "contract": N_("Smart contracts"),
+    "models": N_("Models"), "tooling": N_("Tooling"), "governance": N_("Governance"),
+    "adoption": N_("Adoption"), "other": N_("Other"),
 }
 
 _LABELS = {
-    ("post", "added"): "New post",
-    ("post", "modified"): "Edited post",
-    ("post", "removed"): "Post deleted",
-    ("commit", "added"): "New commit",
-    ("commit", "modified"): "Commit rewritten",
-    ("commit", "removed"): "Commit gone",
-    ("release", "added"): "New release",
-    ("release", "modified"): "Release edited",
-    ("release", "removed"): "Release removed",
-    ("tag", "added"): "New tag",
-    ("tag", "modified"): "Tag moved",
-    ("tag", "removed"): "Tag removed",
-    ("page", "added"): "New page",
-    ("page", "modified"): "Changed",
-    ("page", "removed"): "Page gone",
-    ("artifact", "added"): "New download",
-    ("artifact", "modified"): "New build",
-    ("artifact", "removed"): "Download gone",
-    ("chain_price", "modified"): "On-chain price",
-    ("chain_param", "modified"): "On-chain parameter",
-    ("chain_code", "modified"): "New contract code",
-    ("chain_owner", "modified"): "New contract owner",
-    ("chain_model", "added"): "Model allowed",
-    ("chain_model", "removed"): "Model no longer allowed",
-    ("chain_worker_image", "added"): "Worker image allowed",
-    ("chain_worker_image", "removed"): "Worker image no longer allowed",
-    ("chain_proxy_image", "added"): "Proxy image accepted",
-    ("chain_proxy_image", "removed"): "Proxy image no longer accepted",
-    ("chain_proxy", "added"): "Proxy registered",
-    ("chain_proxy", "modified"): "Proxy moved",
-    ("chain_proxy", "removed"): "Proxy gone",
+    ("post", "added"): N_("New post"),
+    ("post", "modified"): N_("Edited post"),
+    ("post", "removed"): N_("Post deleted"),
+    ("commit", "added"): N_("New commit"),
+    ("commit", "modified"): N_("Commit rewritten"),
+    ("commit", "removed"): N_("Commit gone"),
+    ("release", "added"): N_("New release"),
+    ("release", "modified"): N_("Release edited"),
+    ("release", "removed"): N_("Release removed"),
+    ("tag", "added"): N_("New tag"),
+    ("tag", "modified"): N_("Tag moved"),
+    ("tag", "removed"): N_("Tag removed"),
+    ("page", "added"): N_("New page"),
+    ("page", "modified"): N_("Changed"),
+    ("page", "removed"): N_("Page gone"),
+    ("artifact", "added"): N_("New download"),
+    ("artifact", "modified"): N_("New build"),
+    ("artifact", "removed"): N_("Download gone"),
+    ("chain_price", "modified"): N_("On-chain price"),
+    ("chain_param", "modified"): N_("On-chain parameter"),
+    ("chain_code", "modified"): N_("New contract code"),
+    ("chain_owner", "modified"): N_("New contract owner"),
+    ("chain_model", "added"): N_("Model allowed"),
+    ("chain_model", "removed"): N_("Model no longer allowed"),
+    ("chain_worker_image", "added"): N_("Worker image allowed"),
+    ("chain_worker_image", "removed"): N_("Worker image no longer allowed"),
+    ("chain_proxy_image", "added"): N_("Proxy image accepted"),
+    ("chain_proxy_image", "removed"): N_("Proxy image no longer accepted"),
+    ("chain_proxy", "added"): N_("Proxy registered"),
+    ("chain_proxy", "modified"): N_("Proxy moved"),
+    ("chain_proxy", "removed"): N_("Proxy gone"),
 }
 _MARKS = {"added": "+", "modified": "~", "removed": "-"}
 
@@ -77,55 +78,81 @@ def is_quiet(digest: Digest) -> bool:
     return digest.kind == "no_changes" and not (digest.failed or held or digest.alerts)
 
 
-def label(change: Change) -> str:
+def label(change: Change, t: Translator = ENGLISH) -> str:
     if change.item_kind == "page" and change.section is not None:
-        return {"added": "Added", "removed": "Removed", "modified": "Changed"}[change.kind]
-    return _LABELS.get((change.item_kind, change.kind), change.kind.capitalize())
+        return {"added": t("Added"), "removed": t("Removed"), "modified": t("Changed")}[change.kind]
+    known = _LABELS.get((change.item_kind, change.kind))
+    return t(known) if known else change.kind.capitalize()
 
 
-def headline(digest: Digest) -> str:
+def category_title(category: str, t: Translator = ENGLISH) -> str:
+    """A category's display title in the language (the machine name stays in JSON)."""
+    return t(CATEGORY_TITLES[category])
+
+
+def headline(digest: Digest, t: Translator = ENGLISH) -> str:
     """One line for archive listings: the first fact that moved, else what changed."""
     if digest.kind == "baseline":
         items = sum(o.items for o in digest.baselined)
-        sources = _count(len(digest.baselined), "source")
-        return f"Baseline recorded: {sources}, {_count(items, 'item')}"
+        return t("Baseline recorded: {sources}, {items}",
+                 sources=_sources(len(digest.baselined), t), items=_items(items, t))
     if digest.failed and len(digest.failed) == len(digest.outcomes):
-        return f"Nothing could be checked: {_count(len(digest.failed), 'source')} failed"
-    text = "No changes" if digest.kind == "no_changes" else _tally(digest.changes)
+        return t("Nothing could be checked: {sources} failed",
+                 sources=_sources(len(digest.failed), t))
+    text = t("No changes") if digest.kind == "no_changes" else _tally(digest.changes, t)
     if digest.moves:
-        more = f" (+{len(digest.moves) - 1} more)" if len(digest.moves) > 1 else ""
-        text = f"{move_text(digest.moves[0])}{more}; {text}"
+        more = t(" (+{count} more)", count=len(digest.moves) - 1) if len(digest.moves) > 1 else ""
+        text = f"{move_text(digest.moves[0], t)}{more}; {text}"
     if digest.failed:
-        text += f" ({_count(len(digest.failed), 'source')} failed)"
+        text += t(" ({sources} failed)", sources=_sources(len(digest.failed), t))
     return text
 
 
-def _tally(changes: list[Change]) -> str:
+def _tally(changes: list[Change], t: Translator = ENGLISH) -> str:
     counts: dict[str, int] = {}
     for change in changes:
-        name = "page edit" if change.section is not None else label(change).lower()
+        name = t("page edit") if change.section is not None else label(change, t).lower()
         counts[name] = counts.get(name, 0) + 1
-    parts = [f"{n} × {name}" if n > 1 else name for name, n in counts.items()]
-    return f"{_count(len(changes), 'change')}: " + ", ".join(parts)
+    parts = [t("{count} × {name}", count=n, name=name) if n > 1 else name
+             for name, n in counts.items()]
+    changed = t.plural(len(changes), "{count} change", "{count} changes")
+    return f"{changed}: " + ", ".join(parts)
 
 
-def move_text(move: FactMove) -> str:
+_DIRECTIONS = {"relaxed": N_("relaxed"), "tightened": N_("tightened")}
+_MEMBER_NOTE = re.compile(r"(\d+) (added|removed)")
+
+
+def move_text(move: FactMove, t: Translator = ENGLISH) -> str:
     """"Minimum host kernel 6.16 → 6.12 (relaxed)"; a set says what joined it: "Model hashes:
     1 added"."""
+    name = t(move.label)
+    note = _note(move.note, t) if move.note else move.note
     if move.name in MEMBER_FACTS and move.note:
-        return f"{move.label}: {move.note}"
+        return f"{name}: {note}"
     if move.before is None:
-        text = f"{move.label}: {move.after} (newly stated)"
+        text = t("{label}: {after} (newly stated)", label=name, after=move.after)
     elif move.after is None:
-        text = f"{move.label}: no longer stated (was {move.before})"
+        text = t("{label}: no longer stated (was {before})", label=name, before=move.before)
     else:
-        text = f"{move.label} {move.before} → {move.after}"
-    notes = [n for n in (move.direction, move.note) if n]
+        text = f"{name} {move.before} → {move.after}"
+    direction = move.direction and t(_DIRECTIONS.get(move.direction, move.direction))
+    notes = [n for n in (direction, note) if n]
     return text + (f" ({', '.join(notes)})" if notes else "")
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _note(note: str, t: Translator) -> str:
+    """A set's "2 added, 1 removed" in the language; "+25%" as it is."""
+    words = {"added": N_("{count} added"), "removed": N_("{count} removed")}
+    return _MEMBER_NOTE.sub(lambda m: t(words[m.group(2)], count=m.group(1)), note)
+
+
+def _sources(n: int, t: Translator) -> str:
+    return t.plural(n, "{count} source", "{count} sources")
+
+
+def _items(n: int, t: Translator) -> str:
+    return t.plural(n, "{count} item", "{count} items")
 
 
 @dataclass(frozen=True)
@@ -137,66 +164,80 @@ class Section:
     lines: list[tuple[str, str | None, list[str]]]  # (text, url, detail lines)
 
 
-def sections(digest: Digest, excerpt_chars: int) -> list[Section]:
+def sections(digest: Digest, excerpt_chars: int, t: Translator = ENGLISH) -> list[Section]:
     """Headlines (facts that moved) first, then changes by category, "other" last."""
     found = []
     if digest.alerts:
-        lines = [(alert_text(a), None, []) for a in digest.alerts]
-        found.append(Section("Alerts", None, lines))
+        lines = [(alert_text(a, t), None, []) for a in digest.alerts]
+        found.append(Section(t("Alerts"), None, lines))
     if digest.moves:
-        found.append(Section("What moved", None, [
-            (move_text(m), m.url or None, []) for m in digest.moves
-        ]))
+        moved = [(move_text(m, t), m.url or None, []) for m in digest.moves]
+        if roi := roi_line(digest):
+            moved.append((roi, None, []))
+        found.append(Section(t("What moved"), None, moved))
     groups: dict[str, list[Change]] = {}
     for change in digest.changes:
         groups.setdefault((change.categories or ["other"])[0], []).append(change)
     for category in CATEGORIES:
         changes = groups.get(category, [])
         if category == "other" and len(changes) > FOLD_OTHER_AFTER:
-            lines = [(_tally(changes), None, [])]
+            lines = [(_tally(changes, t), None, [])]
         else:
-            lines = [_change_line(c, excerpt_chars) for c in changes]
+            lines = [_change_line(c, excerpt_chars, t) for c in changes]
         if lines:
-            found.append(Section(CATEGORY_TITLES[category], None, lines))
+            found.append(Section(category_title(category, t), None, lines))
     if digest.baselined:
-        found.append(Section("Baseline recorded (now tracked, not reported as new)", None, [
-            (f"{o.source}: {_count(o.items, 'item')}", o.url, []) for o in digest.baselined
+        found.append(Section(t("Baseline recorded (now tracked, not reported as new)"), None, [
+            (f"{o.source}: {_items(o.items, t)}", o.url, []) for o in digest.baselined
         ]))
-    problems = [(f"{o.source}: {o.error}; {_kept(o)}", o.url, []) for o in digest.failed]
-    problems += [(f"{o.source}: {held} — held back, last good copy kept; accepted if seen again",
+    problems = [(f"{o.source}: {o.error}; {_kept(o, t)}", o.url, []) for o in digest.failed]
+    problems += [(t("{source}: {held} — held back, last good copy kept; accepted if seen again",
+                    source=o.source, held=held),
                   o.url, []) for o in digest.outcomes for held in o.held]
     if problems:
-        found.append(Section("Could not check", None, problems))
+        found.append(Section(t("Could not check"), None, problems))
     return found
 
 
-def alert_text(alert: Alert) -> str:
+def roi_line(digest: Digest) -> str | None:
+    """The ROI desk's line, shown under the facts that moved while a pricing fact is among them
+    (a subscriber's part without pricing leaves it out)."""
+    if digest.roi and any(m.category == "pricing" for m in digest.moves):
+        return digest.roi
+    return None
+
+
+def alert_text(alert: Alert, t: Translator = ENGLISH) -> str:
     if alert.kind == "failing":
-        since = f" (since {alert.since[:10]})" if alert.since else ""
-        return (f"⚠ {alert.source} has failed {alert.failures} runs in a row{since}; "
-                "its last good copy is kept")
-    return f"✓ {alert.source} is back after {alert.failures} failed runs"
+        since = t(" (since {date})", date=alert.since[:10]) if alert.since else ""
+        return t("⚠ {source} has failed {failures} runs in a row{since}; "
+                 "its last good copy is kept",
+                 source=alert.source, failures=alert.failures, since=since)
+    return t("✓ {source} is back after {failures} failed runs", source=alert.source,
+             failures=alert.failures)
 
 
-def _kept(outcome: SourceOutcome) -> str:
+def _kept(outcome: SourceOutcome, t: Translator = ENGLISH) -> str:
     if outcome.last_ok is None:
-        return "nothing stored yet"
-    return f"last good copy {outcome.last_ok[:10]} kept"
+        return t("nothing stored yet")
+    return t("last good copy {date} kept", date=outcome.last_ok[:10])
 
 
-def _change_line(change: Change, excerpt_chars: int) -> tuple[str, str | None, list[str]]:
+def _change_line(change: Change, excerpt_chars: int,
+                 t: Translator = ENGLISH) -> tuple[str, str | None, list[str]]:
     mark = _MARKS[change.kind]
     where = f" › {change.section}" if change.section else ""
-    tags = [change.hardware_direction] if change.hardware_direction else []
-    tags += [f"+{name}" for name in change.categories[1:]]
+    direction = change.hardware_direction
+    tags = [t(_DIRECTIONS.get(direction, direction))] if direction else []
+    tags += [f"+{name}" for name in change.categories[1:]]  # as /subscribe takes them
     tagged = f" [{', '.join(tags)}]" if tags else ""
-    text = f"{mark} {label(change)}: {change.title}{where}{tagged} · {change.source}"
+    text = f"{mark} {label(change, t)}: {change.title}{where}{tagged} · {change.source}"
     details = []
     if change.kind == "modified" or change.section is not None:
         if change.before:
-            details.append("before: " + _excerpt(change.before, excerpt_chars))
+            details.append(t("before: {text}", text=_excerpt(change.before, excerpt_chars)))
         if change.after:
-            details.append("after: " + _excerpt(change.after, excerpt_chars))
+            details.append(t("after: {text}", text=_excerpt(change.after, excerpt_chars)))
     elif change.kind == "added" and change.item_kind == "post" and change.after:
         details.append(_excerpt(change.after, excerpt_chars))
     return text, change.url, details
@@ -207,15 +248,15 @@ def _excerpt(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def _title(digest: Digest) -> str:
+def _title(digest: Digest, t: Translator = ENGLISH) -> str:
     day = digest.created_at.strftime("%Y-%m-%d")
     number = f" #{digest.id}" if digest.id is not None else ""
-    return f"COCOON watch{number} — {day}"
+    return t("COCOON watch{number} — {day}", number=number, day=day)
 
 
-def render_text(digest: Digest, excerpt_chars: int = 300) -> str:
-    out = [_title(digest), headline(digest), ""]
-    for section in sections(digest, excerpt_chars):
+def render_text(digest: Digest, excerpt_chars: int = 300, t: Translator = ENGLISH) -> str:
+    out = [_title(digest, t), headline(digest, t), ""]
+    for section in sections(digest, excerpt_chars, t):
         out.append(f"== {section.title}" + (f" ({section.link})" if section.link else "") + " ==")
         for text, url, details in section.lines:
             out.append(text + (f" — {url}" if url else ""))
@@ -224,10 +265,10 @@ def render_text(digest: Digest, excerpt_chars: int = 300) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_html(digest: Digest, excerpt_chars: int = 300) -> str:
+def render_html(digest: Digest, excerpt_chars: int = 300, t: Translator = ENGLISH) -> str:
     """Telegram HTML: only b, i, a and code tags; every text escaped."""
-    blocks = [f"<b>{escape(_title(digest))}</b>\n{escape(headline(digest))}"]
-    for section in sections(digest, excerpt_chars):
+    blocks = [f"<b>{escape(_title(digest, t))}</b>\n{escape(headline(digest, t))}"]
+    for section in sections(digest, excerpt_chars, t):
         title = f"<b>{escape(section.title)}</b>"
         if section.link:
             title = f'<b><a href="{escape(section.link)}">{escape(section.title)}</a></b>'
@@ -240,14 +281,16 @@ def render_html(digest: Digest, excerpt_chars: int = 300) -> str:
     return "\n\n".join(blocks)
 
 
-def render_json(digest: Digest) -> dict[str, Any]:
+def render_json(digest: Digest, t: Translator = ENGLISH) -> dict[str, Any]:
+    """Machine field names and values; the "headline" and "text" fields in the language."""
     return {
         "id": digest.id,
         "kind": digest.kind,
         "created_at": digest.created_at.isoformat(),
-        "headline": headline(digest),
-        "alerts": [{**a.to_dict(), "text": alert_text(a)} for a in digest.alerts],
-        "headlines": [{**m.to_dict(), "text": move_text(m)} for m in digest.moves],
+        "headline": headline(digest, t),
+        "alerts": [{**a.to_dict(), "text": alert_text(a, t)} for a in digest.alerts],
+        "headlines": [{**m.to_dict(), "text": move_text(m, t)} for m in digest.moves],
+        "roi": roi_line(digest),
         "changes": [c.to_dict() for c in digest.changes],
         "sources": [o.to_dict() for o in digest.outcomes],
     }
@@ -334,6 +377,6 @@ def _track(token: str, open_tags: list[tuple[str, str]]) -> list[tuple[str, str]
     return open_tags
 
 
-def messages(digest: Digest, excerpt_chars: int = 300) -> list[str]:
+def messages(digest: Digest, excerpt_chars: int = 300, t: Translator = ENGLISH) -> list[str]:
     """The digest as Telegram HTML messages, each under the limit."""
-    return split_message(render_html(digest, excerpt_chars))
+    return split_message(render_html(digest, excerpt_chars, t))

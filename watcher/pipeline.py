@@ -16,19 +16,21 @@ from functools import partial
 
 import httpx
 
-from watcher import archive, classify, diff, digest, suspect
+from watcher import archive, classify, diff, digest, roi, suspect
 from watcher.classify import sheet
 from watcher.classify.changes import classify as classify_changes
 from watcher.config import Config
+from watcher.i18n import Translator, translator
 from watcher.models import Alert, Change, Digest, Fetched, Item, SourceOutcome
 from watcher.noise import NoiseFilter
 from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
-from watcher.sources.base import RetryPolicy
+from watcher.sources.base import VALIDATORS, HostLimits, HostPools, RetryPolicy
 from watcher.store import Recipients, SourceUpdate, Store
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[SourceOutcome], None]
+PRICE_TIMEOUT = 10.0  # seconds, at most, for roi.price_url
 
 
 @dataclass
@@ -80,11 +82,17 @@ async def run_check(
     rules = classify.load(config.rules_path)
     run_id = None if dry_run else store.start_run(now())
     headers = {"User-Agent": config.http.user_agent}
-    async with httpx.AsyncClient(timeout=config.http.timeout, headers=headers,
-                                 follow_redirects=True) as http:
+    hosts = HostLimits(config.http.per_host)
+    # each host's connections are kept open for its next requests, http.per_host at most; a
+    # request waits for a free one as long as it takes (each request has its own time limit)
+    timeout = httpx.Timeout(config.http.timeout, pool=None)
+    async with httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=True,
+                                 transport=HostPools(config.http.per_host)) as http:
         runs = await asyncio.gather(*(
-            _check_source(config, store, source, http, rules, progress) for source in sources
+            _check_source(config, store, source, http, hosts, rules, progress)
+            for source in sources
         ))
+        ton = await _ton_price(config, http)
     changes = [change for run in runs for change in run.changes]
     result = digest.build(changes, [run.outcome for run in runs], now())
     result.alerts = _alerts(store, runs, config.checks.failure_alert_after, now())
@@ -92,30 +100,53 @@ async def run_check(
     facts = sheet.build(_sheet_items(config, store, runs), rules, now().isoformat(),
                         previous_facts)
     result.moves = sheet.moves(previous_facts, facts, rules)
-    render = partial(_render, config.digest.excerpt_chars)
+    t = translator(config.language)
+    result.roi = roi.digest_line(config.roi, result.moves, facts, previous_facts, ton, t)
+    render = partial(_render, config.digest.excerpt_chars, t)
     if run_id is None:
         text, html = render(result)
     else:
         updates = [run.update for run in runs if run.update is not None]
         log.info("storing run %s: %d changes from %d sources", run_id, len(changes), len(runs))
-        text, html = store.commit_run(run_id, now(), result, digest.headline(result), updates,
+        text, html = store.commit_run(run_id, now(), result, digest.headline(result, t), updates,
                                       facts.values(), render, recipients)
     if run_id is not None and config.archive.export_dir is not None:
         _refresh_archive(config, store)
     return CheckResult(result, text, html, run_id)
 
 
+async def _ton_price(config: Config, http: httpx.AsyncClient) -> roi.TonPrice:
+    """TON in USD for the ROI line: from roi.price_url when set, else (or when that fails,
+    saying so) the configured rate. A slow price never holds a run up for long."""
+    configured = config.roi.ton_usd
+    if not config.roi.price_url:
+        return roi.TonPrice(configured)
+    try:
+        response = await http.get(config.roi.price_url,
+                                  timeout=min(PRICE_TIMEOUT, config.http.timeout))
+        response.raise_for_status()
+        return roi.TonPrice(roi.ton_usd_from(response.text), "price_url")
+    except httpx.HTTPStatusError as exc:
+        problem = f"HTTP {exc.response.status_code}"
+    except (httpx.HTTPError, ValueError) as exc:  # unreachable, timed out, not a price
+        problem = str(exc) or type(exc).__name__
+    log.warning("TON price from roi.price_url: %s; using the configured %s USD", problem,
+                configured)
+    return roi.TonPrice(configured, problem=problem)
+
+
 def _refresh_archive(config: Config, store: Store) -> None:
     """Rewrite the static archive; a failure there is logged, never the run's failure."""
     try:
         archive.export(store, config.archive.export_dir, config.archive.public_url,
-                       config.digest.excerpt_chars)
+                       config.digest.excerpt_chars, translator(config.language))
     except OSError as exc:
         log.warning("could not refresh the archive in %s: %s", config.archive.export_dir, exc)
 
 
-def _render(excerpt_chars: int, result: Digest) -> tuple[str, str]:
-    return digest.render_text(result, excerpt_chars), digest.render_html(result, excerpt_chars)
+def _render(excerpt_chars: int, t: Translator, result: Digest) -> tuple[str, str]:
+    return (digest.render_text(result, excerpt_chars, t),
+            digest.render_html(result, excerpt_chars, t))
 
 
 def _hold_suspects(store: Store, source: Source, fetched: Fetched, previous: dict[str, Item],
@@ -150,10 +181,12 @@ def _sheet_items(config: Config, store: Store, runs: list[_SourceRun]) -> list[t
 
 
 async def _check_source(config: Config, store: Store, source: Source, http: httpx.AsyncClient,
-                        rules: classify.Rules, progress: Progress | None) -> _SourceRun:
+                        hosts: HostLimits, rules: classify.Rules,
+                        progress: Progress | None) -> _SourceRun:
     previous = store.current_items(source.name)
     retry = RetryPolicy(attempts=config.http.retries, max_wait=config.http.retry_max_wait)
-    ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes, retry=retry)
+    ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes, retry=retry,
+                       hosts=hosts)
     try:
         fetched = await source.fetch(ctx)
     except FetchError as exc:
@@ -169,6 +202,17 @@ async def _check_source(config: Config, store: Store, source: Source, http: http
     return run
 
 
+def _revalidated(previous: dict[str, Item], items: list[Item]) -> list[Item]:
+    """Items whose text is as stored but whose ETag or Last-Modified is new: the stored copy
+    takes the new ones, so the next run's conditional request can be answered 304."""
+    def validators(item: Item) -> dict[str, object]:
+        return {name: item.meta.get(name) for name in VALIDATORS}
+
+    return [item for item in items
+            if (old := previous.get(item.key)) is not None and old.text == item.text
+            and validators(old) != validators(item)]
+
+
 def _failed(store: Store, source: Source, error: str) -> _SourceRun:
     last_ok = store.last_ok(source.name)
     outcome = SourceOutcome(source.name, source.kind, "failed", error=error, url=source.link,
@@ -178,7 +222,9 @@ def _failed(store: Store, source: Source, error: str) -> _SourceRun:
 
 def _compared(store: Store, source: Source, fetched: Fetched, previous: dict[str, Item],
               noise: NoiseFilter, rules: classify.Rules, shrink: float) -> _SourceRun:
-    fetched.items = [noise.clean(item) for item in fetched.items]
+    # a stored item handed back as it is (a 304) was cleaned when it was stored
+    fetched.items = [item if item is previous.get(item.key) else noise.clean(item)
+                     for item in fetched.items]
     held = _hold_suspects(store, source, fetched, previous, shrink)
     found = diff.compare(previous, fetched)
     current = {item.key: item for item in fetched.items}
@@ -190,6 +236,7 @@ def _compared(store: Store, source: Source, fetched: Fetched, previous: dict[str
         items=found.added + [new for _, new in found.modified],
         removed=[item.key for item in found.removed],
         suspects=held,
+        refreshed=_revalidated(previous, fetched.items),
     )
     baseline = not store.is_baselined(source.name)
     status = "baseline" if baseline else "ok"

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from watcher.i18n import ENGLISH, Translator
 from watcher.models import Fact, FactMove
 
 HOURS_PER_DAY = 24
@@ -122,12 +123,13 @@ class TonPrice:
     problem: str | None = None
     """Why a price_url could not be used (the configured rate was used instead)."""
 
-    def describe(self) -> str:
+    def describe(self, t: Translator = ENGLISH) -> str:
         """"2 USD/TON (configured)", "2.1 USD/TON (from price_url)"."""
-        where = "from price_url" if self.source == "price_url" else self.source
+        where = {"price_url": t("from price_url"), "configured": t("configured")}.get(
+            self.source, self.source)
         if self.problem:
-            where += f"; price_url failed: {self.problem}"
-        return f"{usd(self.usd)}/TON ({where})"
+            where += t("; price_url failed: {problem}", problem=self.problem)
+        return t("{price}/TON ({where})", price=usd(self.usd), where=where)
 
 
 # --- from the chain to dollars --------------------------------------------------------------
@@ -190,7 +192,7 @@ _KEYS = {"rate": "rate", "util": "utilization", "utilization": "utilization",
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
-def parse_args(args: Sequence[str], base: Scenario) -> Scenario:
+def parse_args(args: Sequence[str], base: Scenario, t: Translator = ENGLISH) -> Scenario:
     """`rate=3.2 util=55% capex=40000 cost=12` (any of them, any order) as a scenario named
     "custom"; what is not given comes from `base`."""
     text = re.sub(r"\s*=\s*", "=", " ".join(args)).strip()
@@ -198,54 +200,58 @@ def parse_args(args: Sequence[str], base: Scenario) -> Scenario:
     for word in text.split():
         key, equals, raw = word.partition("=")
         if not equals or not key:
-            raise RoiInputError(f'"{word}" is not key=value: write e.g. {EXAMPLE}')
+            raise RoiInputError(t('"{word}" is not key=value: write e.g. {example}', word=word,
+                                  example=EXAMPLE))
         field_name = _KEYS.get(key.lower())
         if field_name is None:
-            raise RoiInputError(f'unknown key "{key}": use rate, util, capex or cost')
+            raise RoiInputError(t('unknown key "{key}": use rate, util, capex or cost', key=key))
         if field_name in given:
-            raise RoiInputError(f"{key} is given twice")
+            raise RoiInputError(t("{key} is given twice", key=key))
         if field_name == "utilization":
-            given[field_name] = parse_share(raw, key)
+            given[field_name] = parse_share(raw, key, t)
         else:
-            given[field_name] = parse_amount(raw, key)
+            given[field_name] = parse_amount(raw, key, t)
     return replace(base, name="custom", **given)
 
 
-def parse_amount(raw: str, key: str) -> float:
+def parse_amount(raw: str, key: str, t: Translator = ENGLISH) -> float:
     """A non-negative number as people write it: 40000, 40,000, 40k, $3.2, 12 USD."""
     text = raw.strip().lower().removeprefix("$").removesuffix("usd").strip()
     if _GROUPED.fullmatch(text):
         text = text.replace(",", "")
     scale = 1000.0 if text.endswith("k") else 1.0
-    value = _number(text.removesuffix("k") if scale > 1 else text, key, raw)
+    value = _number(text.removesuffix("k") if scale > 1 else text, key, raw, t)
     return value * scale
 
 
-def parse_share(raw: str, key: str) -> float:
+def parse_share(raw: str, key: str, t: Translator = ENGLISH) -> float:
     """A utilization, 0 to 1: "55%" or 0.55 (a bare number over 1 is refused, not guessed)."""
     text = raw.strip()
     if text.endswith("%"):
-        share = _number(text[:-1].strip(), key, raw) / 100
+        share = _number(text[:-1].strip(), key, raw, t) / 100
     else:
-        share = _number(text, key, raw)
+        share = _number(text, key, raw, t)
         if share > 1:
-            raise RoiInputError(f"{key}={raw} is over 100%: write {key}={_plain(share)}% "
-                                f"or a share such as {key}=0.55")
+            raise RoiInputError(t("{key}={raw} is over 100%: write {key}={value}% "
+                                  "or a share such as {key}=0.55",
+                                  key=key, raw=raw, value=_plain(share)))
     if share > 1:
-        raise RoiInputError(f"{key}={raw} is over 100%: a GPU is busy at most all day")
+        raise RoiInputError(t("{key}={raw} is over 100%: a GPU is busy at most all day",
+                              key=key, raw=raw))
     return share
 
 
-def _number(text: str, key: str, raw: str) -> float:
+def _number(text: str, key: str, raw: str, t: Translator = ENGLISH) -> float:
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        hint = " (use a dot for decimals)" if re.fullmatch(r"\d+,\d+", text) else ""
-        raise RoiInputError(f'{key}="{raw}" is not a number{hint}')
+        hint = t(" (use a dot for decimals)") if re.fullmatch(r"\d+,\d+", text) else ""
+        raise RoiInputError(t('{key}="{raw}" is not a number{hint}', key=key, raw=raw,
+                              hint=hint))
     if value < 0:
-        raise RoiInputError(f"{key}={raw} is negative: give 0 or more")
+        raise RoiInputError(t("{key}={raw} is negative: give 0 or more", key=key, raw=raw))
     return value
 
 
@@ -277,16 +283,17 @@ def percent(share: float) -> str:
     return f"{_plain(round(share * 100, 1))}%"
 
 
-def payback(days: float | None) -> str:
+def payback(days: float | None, t: Translator = ENGLISH) -> str:
     """"2,679 days ≈ 7.3 years", "625 days ≈ 1.7 years", or "never"."""
     if days is None:
-        return "never"
+        return t("never")
     whole = round(days)
-    text = f"{whole:,} day{'s' if whole != 1 else ''}"
+    text = t.plural(whole, "{count} day", "{count} days", count=f"{whole:,}")
     years = round(days / DAYS_PER_YEAR, 1)
     if years == 0:
         return text
-    return f"{text} ≈ {_plain(years)} year{'s' if years != 1 else ''}"
+    return t.plural(1 if years == 1 else 2, "{days} ≈ {count} year", "{days} ≈ {count} years",
+                    days=text, count=_plain(years))
 
 
 def _plain(number: float) -> str:
@@ -294,50 +301,53 @@ def _plain(number: float) -> str:
     return f"{number:,.1f}" if number != int(number) else f"{int(number):,}"
 
 
-def break_even_line(scenario: Scenario, width: int = 0) -> str:
+def break_even_line(scenario: Scenario, width: int = 0, t: Translator = ENGLISH) -> str:
     """"base  utilization 16.7% at 3 USD/GPU-hr; rate 1.25 USD/GPU-hr at 40%"."""
-    at_rate = f"at {usd(scenario.rate)}/GPU-hr"
-    at_util = f"at {percent(scenario.utilization)}"
+    at_rate = t("at {rate}/GPU-hr", rate=usd(scenario.rate))
+    at_util = t("at {share}", share=percent(scenario.utilization))
     util, rate = scenario.break_even_utilization, scenario.break_even_rate
-    util_text = "never" if util is None else percent(util)
+    util_text = t("never") if util is None else percent(util)
     if util is not None and util > 1:
-        util_text += " (unreachable)"
-    rate_text = "never" if rate is None else f"{usd(rate)}/GPU-hr"
-    return (f"{scenario.name:<{width}}  utilization {util_text} {at_rate}; "
-            f"rate {rate_text} {at_util}")
+        util_text += t(" (unreachable)")
+    rate_text = t("never") if rate is None else t("{usd}/GPU-hr", usd=usd(rate))
+    return t("{name}  utilization {util} {at_rate}; rate {rate} {at_util}",
+             name=f"{scenario.name:<{width}}", util=util_text, at_rate=at_rate, rate=rate_text,
+             at_util=at_util)
 
 
 # --- the desk's answers ---------------------------------------------------------------------
 
 def report(settings: RoiSettings, args: Sequence[str], fee_ton_per_token: float | None,
-           ton: TonPrice | None = None) -> str:
+           ton: TonPrice | None = None, t: Translator = ENGLISH) -> str:
     """What `watcher roi` and /roi say: the scenarios (or the one custom scenario `args`
     describe) as a table, their break-evens, and the rate the chain implies."""
     ton = ton or TonPrice(settings.ton_usd)
     if args:
-        scenarios = [parse_args(args, settings.base)]
+        scenarios = [parse_args(args, settings.base, t)]
         custom = scenarios[0]
-        title = (f"ROI of one GPU, your scenario: capex {usd(custom.capex)}, "
-                 f"cost {usd(custom.cost_per_day)}/day")
+        title = t("ROI of one GPU, your scenario: capex {capex}, cost {cost}/day",
+                  capex=usd(custom.capex), cost=usd(custom.cost_per_day))
     else:
         scenarios = list(settings.scenarios)
-        title = (f"ROI of one GPU: capex {usd(settings.capex)}, "
-                 f"cost {usd(settings.cost_per_day)}/day")
-    lines = [title, "", *table(scenarios),
-             "rate in USD/GPU-hr; R, C, P in USD/day; R = rate × 24 × util, P = R − C", "",
-             "Break-even"]
+        title = t("ROI of one GPU: capex {capex}, cost {cost}/day", capex=usd(settings.capex),
+                  cost=usd(settings.cost_per_day))
+    lines = [title, "", *table(scenarios, t),
+             t("rate in USD/GPU-hr; R, C, P in USD/day; R = rate × 24 × util, P = R − C"), "",
+             t("Break-even")]
     width = max(len(s.name) for s in scenarios)
-    lines += [break_even_line(s, width) for s in scenarios]
-    lines += ["", "From the chain", *chain_lines(settings, fee_ton_per_token, ton)]
+    lines += [break_even_line(s, width, t) for s in scenarios]
+    lines += ["", t("From the chain"), *chain_lines(settings, fee_ton_per_token, ton, t)]
     return "\n".join(lines)
 
 
-def table(scenarios: Sequence[Scenario]) -> list[str]:
+def table(scenarios: Sequence[Scenario], t: Translator = ENGLISH) -> list[str]:
     """The scenarios as aligned columns: rate, util, R, C, P per day, payback."""
-    header = ("scenario", "rate", "util", "R/day", "C/day", "P/day", "payback")
+    header = (t("scenario"), t("rate"), t("util"), t("R/day"), t("C/day"), t("P/day"),
+              t("payback"))
     rows = [header] + [(s.name, amount(s.rate), percent(s.utilization),
                         amount(s.revenue_per_day), amount(s.cost_per_day),
-                        amount(s.profit_per_day), payback(s.payback_days)) for s in scenarios]
+                        amount(s.profit_per_day), payback(s.payback_days, t))
+                       for s in scenarios]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return ["  ".join([row[0].ljust(widths[0]),
                        *(cell.rjust(w) for cell, w in zip(row[1:-1], widths[1:], strict=True)),
@@ -345,33 +355,36 @@ def table(scenarios: Sequence[Scenario]) -> list[str]:
 
 
 def chain_lines(settings: RoiSettings, fee_ton_per_token: float | None,
-                ton: TonPrice) -> list[str]:
+                ton: TonPrice, t: Translator = ENGLISH) -> list[str]:
     if fee_ton_per_token is None:
-        return ["The worker fee per token is not read yet: it comes with the first check of "
-                "the TON root contract."]
+        return [t("The worker fee per token is not read yet: it comes with the first check of "
+                  "the TON root contract.")]
     rate = implied_rate(fee_ton_per_token, settings, ton.usd)
     close = nearest(rate, settings.scenarios)
     return [
-        f"worker fee {_ton(fee_ton_per_token)} TON/token × {amount(settings.throughput)} "
-        "tokens/s × 3,600 s",
-        f"× coefficient {amount(settings.worker_price_coefficient)} × {ton.describe()}",
-        f"= {usd(rate)}/GPU-hr at 100% utilization; nearest scenario: {close.name} "
-        f"({usd(close.rate)}/GPU-hr)",
+        t("worker fee {fee} TON/token × {throughput} tokens/s × 3,600 s",
+          fee=_ton(fee_ton_per_token), throughput=amount(settings.throughput)),
+        t("× coefficient {coefficient} × {ton}",
+          coefficient=amount(settings.worker_price_coefficient), ton=ton.describe(t)),
+        t("= {rate}/GPU-hr at 100% utilization; nearest scenario: {name} "
+          "({scenario_rate}/GPU-hr)", rate=usd(rate), name=close.name,
+          scenario_rate=usd(close.rate)),
     ]
 
 
 def digest_line(settings: RoiSettings, moves: Sequence[FactMove],
                 facts: Mapping[str, Fact], previous: Mapping[str, Fact],
-                ton: TonPrice) -> str | None:
+                ton: TonPrice, t: Translator = ENGLISH) -> str | None:
     """One line for a digest in which a pricing fact moved: the rate the worker fee now
-    implies and the base scenario's payback; None when no pricing fact moved."""
+    implies, the base scenario's payback and the payback at that rate; None when no pricing
+    fact moved. Kept short: a week's digest is one Telegram message where it can be."""
     if not any(m.category == "pricing" for m in moves):
         return None
     base = settings.base
-    head = f"base scenario payback {payback(base.payback_days)}"
+    head = t("base payback {payback}", payback=payback(base.payback_days, t))
     fee = worker_fee_ton(facts)
     if fee is None:
-        return f"ROI: worker fee per token not read yet; {head}"
+        return t("ROI: worker fee per token not read yet; {head}", head=head)
     rate = implied_rate(fee, settings, ton.usd)
     shown = usd(rate)
     before = worker_fee_ton(previous)
@@ -379,9 +392,9 @@ def digest_line(settings: RoiSettings, moves: Sequence[FactMove],
         shown = f"{amount(implied_rate(before, settings, ton.usd))} → {shown}"
     at_rate = replace(base, rate=rate).payback_days
     close = nearest(rate, settings.scenarios).name
-    return (f"ROI: the worker fee implies {shown}/GPU-hr at 100% utilization "
-            f"with {ton.describe()}, nearest the {close} scenario; "
-            f"{head} (at the implied rate: {payback(at_rate)})")
+    return t("ROI: {shown}/GPU-hr implied at 100% utilization with {ton}, nearest {close}; "
+             "{head} ({payback} at the implied rate)", shown=shown, ton=ton.describe(t),
+             close=close, head=head, payback=payback(at_rate, t))
 
 
 def _ton(value: float) -> str:

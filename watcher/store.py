@@ -128,6 +128,10 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE digests ADD COLUMN alerts TEXT NOT NULL DEFAULT '[]';
     """,
+    # 4 -> 5: the ROI desk's line of a digest in which a pricing fact moved
+    """
+    ALTER TABLE digests ADD COLUMN roi TEXT;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -146,6 +150,9 @@ class SourceUpdate:
     removed: list[str]
     suspects: list[Suspicion] = field(default_factory=list)
     """Items held back this run; any other suspect of the source is cleared."""
+    refreshed: list[Item] = field(default_factory=list)
+    """Items whose text is as stored but whose meta is new (a page's ETag): their latest
+    stored version takes the new meta, with no new version."""
 
 
 @dataclass(frozen=True)
@@ -323,10 +330,10 @@ class Store:
                 )
             cursor = db.execute(
                 "INSERT INTO digests (run_id, created_at, kind, headline, text, html, changes,"
-                " outcomes, moves, alerts) VALUES (?, ?, ?, ?, '', '', ?, ?, ?, ?)",
+                " outcomes, moves, alerts, roi) VALUES (?, ?, ?, ?, '', '', ?, ?, ?, ?, ?)",
                 (run_id, _iso(digest.created_at), digest.kind, headline,
                  _json_list(digest.changes), _json_list(digest.outcomes),
-                 _json_list(digest.moves), _json_list(digest.alerts)),
+                 _json_list(digest.moves), _json_list(digest.alerts), digest.roi),
             )
             digest.id = int(cursor.lastrowid)
             text, html = render(digest)
@@ -366,6 +373,11 @@ class Store:
                  is_removed, item.kind, item.title, item.url, item.text,
                  json.dumps(item.meta, ensure_ascii=False, default=str)),
             )
+        db.executemany(
+            "UPDATE snapshots SET meta = ? WHERE source = ? AND item_key = ? AND version = ?",
+            [(json.dumps(item.meta, ensure_ascii=False, default=str), update.source, item.key,
+              versions[item.key]) for item in update.refreshed if item.key in versions],
+        )
 
     @staticmethod
     def _record_health(db: sqlite3.Connection, outcome: SourceOutcome, now: datetime) -> None:
@@ -511,6 +523,7 @@ def _archived(row: sqlite3.Row) -> ArchivedDigest:
         id=row["id"],
         moves=[FactMove.from_dict(m) for m in json.loads(row["moves"])],
         alerts=[Alert.from_dict(a) for a in json.loads(row["alerts"])],
+        roi=row["roi"],
     )
     return ArchivedDigest(id=row["id"], created_at=digest.created_at, kind=row["kind"],
                           headline=row["headline"], text=row["text"], html=row["html"],

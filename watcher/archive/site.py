@@ -4,7 +4,7 @@ per digest, the fact history and the Atom feed. Every value is escaped by the te
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -13,10 +13,11 @@ from watcher import classify, digest
 from watcher.archive.feed import atom
 from watcher.classify.facts import LABELS
 from watcher.classify.rules import CATEGORIES
+from watcher.i18n import ENGLISH, N_, Translator
 from watcher.models import Digest, Fact
 from watcher.store import ArchivedDigest, Store
 
-SITE_TITLE = "COCOON watch"
+SITE_TITLE = N_("COCOON watch")
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,19 @@ class Entry:
     moves: list[dict[str, str | None]]
 
 
-def export(store: Store, folder: Path, public_url: str = "", excerpt_chars: int = 300) -> int:
-    """Write the whole site into `folder` (replaced, so a digest gone is a page gone); return
-    the number of digests written."""
-    archived = store.digests(limit=1_000_000)
-    entries = [_entry(a) for a in archived]
+def export(store: Store, folder: Path, public_url: str = "", excerpt_chars: int = 300,
+           t: Translator = ENGLISH) -> int:
+    """Write the whole site into `folder` (replaced, so a digest gone is a page gone), in the
+    language of `t` whatever the language of the runs; return the number of digests written."""
+    archived = [replace(a, headline=digest.headline(a.digest, t),
+                        text=digest.render_text(a.digest, excerpt_chars, t))
+                for a in store.digests(limit=1_000_000)]
+    entries = [_entry(a, t) for a in archived]
     staging = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "digest").mkdir(parents=True)
     (staging / "category").mkdir()
-    pages = _Pages(_environment())
+    pages = _Pages(_environment(), t)
     pages.write(staging / "index.html", "index.html", root="", entries=entries, category=None)
     for name in CATEGORIES:
         chosen = [e for e in entries if name in e.categories]
@@ -50,24 +54,26 @@ def export(store: Store, folder: Path, public_url: str = "", excerpt_chars: int 
         older = archived[index + 1].id if index + 1 < len(archived) else None
         pages.write(staging / "digest" / f"{item.id}.html", "digest.html", root="../",
                     entry=entries[index], newer=newer, older=older,
-                    title=digest.render_text(item.digest, excerpt_chars).split("\n", 1)[0],
-                    sections=digest.sections(item.digest, excerpt_chars))
+                    title=item.text.split("\n", 1)[0],
+                    sections=digest.sections(item.digest, excerpt_chars, t))
     pages.write(staging / "facts.html", "facts.html", root="",
-                timelines=_timelines(store.fact_history()))
-    (staging / "feed.xml").write_bytes(atom(archived, public_url, SITE_TITLE))
+                timelines=_timelines(store.fact_history(), t))
+    (staging / "feed.xml").write_bytes(atom(archived, public_url, t(SITE_TITLE)))
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     return len(archived)
 
 
 class _Pages:
-    def __init__(self, environment: Environment):
-        self._environment = environment
+    def __init__(self, environment: Environment, t: Translator):
+        self._environment, self._t = environment, t
 
     def write(self, path: Path, template: str, **values: object) -> None:
+        t = self._t
         html = self._environment.get_template(template).render(
-            site_title=SITE_TITLE, lang="en", t=str, categories=CATEGORIES,
-            category_titles=digest.CATEGORY_TITLES, **values)
+            site_title=t(SITE_TITLE), lang=t.language, t=t, categories=CATEGORIES,
+            category_titles={name: digest.category_title(name, t) for name in CATEGORIES},
+            **values)
         path.write_text(html, encoding="utf-8")
 
 
@@ -77,14 +83,14 @@ def _environment() -> Environment:
                        lstrip_blocks=True)
 
 
-def _entry(archived: ArchivedDigest) -> Entry:
+def _entry(archived: ArchivedDigest, t: Translator) -> Entry:
     found = archived.digest
     return Entry(
         id=archived.id,
         date=archived.created_at.strftime("%Y-%m-%d"),
         headline=archived.headline,
         categories=_categories(found),
-        moves=[{"text": digest.move_text(m), "direction": m.direction} for m in found.moves],
+        moves=[{"text": digest.move_text(m, t), "direction": m.direction} for m in found.moves],
     )
 
 
@@ -103,7 +109,7 @@ class _Step:
     url: str
 
 
-def _timelines(history: list[Fact]) -> list[dict[str, object]]:
+def _timelines(history: list[Fact], t: Translator) -> list[dict[str, object]]:
     """Each fact's values in time order, with the hardware direction of every move."""
     rules = classify.load()
     by_name: dict[str, list[Fact]] = {}
@@ -117,5 +123,5 @@ def _timelines(history: list[Fact]) -> list[dict[str, object]]:
                        f.url)
                  for prev, f in zip([None, *facts], facts, strict=False)]
         if steps:
-            timelines.append({"name": name, "label": label, "steps": steps})
+            timelines.append({"name": name, "label": t(label), "steps": steps})
     return timelines

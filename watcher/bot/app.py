@@ -27,6 +27,7 @@ from watcher.bot.delivery import Outbox, Sleep, audience
 from watcher.bot.schedule import Schedule
 from watcher.bot.services import KEY, Services
 from watcher.config import Config, ConfigError
+from watcher.i18n import translator
 from watcher.models import Digest
 from watcher.store import Store
 
@@ -40,7 +41,7 @@ _COMMANDS = {
     "start": handlers.help_, "help": handlers.help_, "subscribe": handlers.subscribe,
     "unsubscribe": handlers.unsubscribe, "last": handlers.last, "archive": handlers.archive,
     "digest": handlers.digest, "status": handlers.status, "facts": handlers.facts,
-    "sources": handlers.sources,
+    "sources": handlers.sources, "roi": handlers.roi,
 }
 
 
@@ -84,7 +85,8 @@ def build_application(config: Config, store: Store, token: str, *, clock: Clock 
 
 async def _on_start(application: Application) -> None:
     services: Services = application.bot_data[KEY]
-    await application.bot.set_my_commands(handlers.COMMANDS)
+    await application.bot.set_my_commands(
+        handlers.commands(translator(services.config.language)))
     last_run = services.store.last_run()
     last_started = last_run[1] if last_run else None
     jobs.install(application.job_queue, services.schedule, last_started, services.clock())

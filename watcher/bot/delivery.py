@@ -28,6 +28,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from watcher import digest as digests
 from watcher.config import Config
+from watcher.i18n import translator
 from watcher.models import Digest
 from watcher.store import Delivery, Store
 
@@ -45,7 +46,8 @@ def audience(config: Config, store: Store, digest: Digest) -> list[Message]:
     """Who gets a digest, and what: team chats all of it, each subscriber its categories' part."""
     if digests.is_quiet(digest) and not config.digest.send_empty:
         return []
-    whole = digests.render_html(digest, config.digest.excerpt_chars)
+    whole = digests.render_html(digest, config.digest.excerpt_chars,
+                                translator(config.language))
     messages = [(chat_id, whole) for chat_id in config.telegram.chats]
     for subscriber in store.subscribers():
         html = whole
@@ -60,12 +62,13 @@ def _in_categories(config: Config, digest: Digest, categories: list[str]) -> str
     wanted = set(categories)
     changes = [c for c in digest.changes if wanted & set(c.categories or ["other"])]
     moves = [m for m in digest.moves if m.category in wanted]
+    t = translator(config.language)
     if changes or moves:
         part = replace(digest, changes=changes, moves=moves)
-        return digests.render_html(part, config.digest.excerpt_chars)
+        return digests.render_html(part, config.digest.excerpt_chars, t)
     if config.telegram.filtered_empty == "line":
-        return (f"COCOON watch #{digest.id}: nothing in {', '.join(categories)} this time. "
-                f"/digest {digest.id} shows everything.")
+        return t("COCOON watch #{id}: nothing in {categories} this time. "
+                 "/digest {id} shows everything.", id=digest.id, categories=", ".join(categories))
     return None
 
 

@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from watcher.config import TelegramSettings
+from watcher.i18n import ENGLISH, N_, Translator
 
 # Where to look back for the last scheduled time: short first, so a frequent cron stays cheap.
 _LOOK_BACK = (timedelta(days=1), timedelta(days=8), timedelta(days=32), timedelta(days=366))
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class Schedule:
         due = self.last_due(now)
         return due is not None and last_run < due
 
-    def describe(self, moment: datetime) -> str:
+    def describe(self, moment: datetime, t: Translator = ENGLISH) -> str:
         local = moment.astimezone(self.timezone)
-        return f"{local:%a %Y-%m-%d %H:%M} ({self.timezone.key})"
+        day = t(_WEEKDAYS[local.weekday()])
+        return f"{day} {local:%Y-%m-%d %H:%M} ({self.timezone.key})"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from watcher import diff
-from watcher.classify.facts import extract
+from watcher.classify.facts import FactReader
 from watcher.classify.judge import Verdict, combined, judge_change, judge_text
 from watcher.classify.rules import CATEGORIES, Rules
 from watcher.diff import sections
@@ -54,7 +54,8 @@ def judge_versions(before: str, after: str, rules: Rules, item_kind: str = "page
     found = {name for change in changes for name in change.categories}
     if len(found) > 1:
         found.discard("other")
-    old_facts, new_facts = extract(before, rules), extract(after, rules)
+    reader = FactReader(rules)
+    old_facts, new_facts = reader.extract(before), reader.extract(after)
     moved = {name: (old_facts.get(name), new_facts.get(name))
              for name in {*old_facts, *new_facts} if old_facts.get(name) != new_facts.get(name)}
     return Verdict(

@@ -10,11 +10,12 @@ not count at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from watcher.classify.rules import Family, Rules
+from watcher.classify.screen import fold
 
 # name -> label, in the order the fact sheet lists them
 LABELS: dict[str, str] = {
@@ -155,27 +156,82 @@ _DAO_PROMISED = "dao promised"  # internal: a DAO is announced for the future
 _TO_TON = {"nanoton": 1e-9, "nton": 1e-9, "ton": 1.0}
 
 
-@dataclass
 class _Line:
-    text: str
-    context: str  # heading and list label, lower case
-    negated: bool
-    future: bool
+    """One sentence, with the heading and list label it sits under (`context`, lower case).
+
+    What the extractors ask of it is worked out on first use: most sentences are asked nothing.
+    """
+
+    __slots__ = ("text", "context", "folded", "_rules", "_negated", "_future", "_gpu", "_tee",
+                 "_model")
+
+    def __init__(self, text: str, context: str, rules: Rules):
+        self.text, self.context, self._rules = text, context, rules
+        self.folded = fold(text)
+        self._negated = self._future = self._gpu = self._tee = self._model = None
+
+    @property
+    def negated(self) -> bool:
+        if self._negated is None:
+            self._negated = bool(NEGATION.search(self.text))
+        return self._negated
+
+    @property
+    def future(self) -> bool:
+        if self._future is None:
+            self._future = self._rules.future_screen.search(self.text, self.folded)
+        return self._future
+
+    @property
+    def names_gpu(self) -> bool:
+        if self._gpu is None:
+            self._gpu = self._rules.gpu_screen.search(self.text, self.folded)
+        return self._gpu
+
+    @property
+    def names_tee(self) -> bool:
+        if self._tee is None:
+            self._tee = self._rules.tee_screen.search(self.text, self.folded)
+        return self._tee
+
+    @property
+    def names_model(self) -> bool:
+        if self._model is None:
+            self._model = self._rules.model_screen.search(self.text, self.folded)
+        return self._model
+
+
+Said = tuple[tuple[str, str, Any], ...]
+"""What one sentence states: ("state", name, value), ("add"/"deny", name, member), in order."""
 
 
 @dataclass
 class _Reading:
-    """Facts found so far in one text; sets collect, the rest keep the last statement."""
+    """Facts found so far in one text; sets collect, the rest keep the last statement.
+
+    Extractors state facts through `state`, `add` and `deny`, which `said` records in order, so
+    a sentence read once can be replayed onto another text's reading (`replay`)."""
 
     values: dict[str, Any] = field(default_factory=dict)
     sets: dict[str, set[str]] = field(default_factory=dict)
     denied: dict[str, set[str]] = field(default_factory=dict)
+    said: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def state(self, name: str, value: Any) -> None:
+        self.said.append(("state", name, value))
+        self.values[name] = dict(value) if isinstance(value, dict) else value
 
     def add(self, name: str, member: str) -> None:
+        self.said.append(("add", name, member))
         self.sets.setdefault(name, set()).add(member)
 
     def deny(self, name: str, member: str) -> None:
+        self.said.append(("deny", name, member))
         self.denied.setdefault(name, set()).add(member)
+
+    def replay(self, said: Said) -> None:
+        for op, name, value in said:
+            getattr(self, op)(name, value)
 
     def result(self) -> dict[str, Any]:
         facts = dict(self.values)
@@ -188,17 +244,45 @@ class _Reading:
 
 def extract(text: str, rules: Rules) -> dict[str, Any]:
     """Every fact stated in `text`, by name (see LABELS), as JSON-ready values."""
+    return FactReader(rules).extract(text)
+
+
+class FactReader:
+    """`extract` for one set of rules, remembering what each sentence (under its heading and
+    label) stated: two versions of a page section share most of their sentences, and each is
+    read once. Keep one for a batch of related texts, not for ever: it holds every sentence."""
+
+    def __init__(self, rules: Rules):
+        self.rules = rules
+        self._said: dict[tuple[str, str], Said] = {}
+
+    def extract(self, text: str) -> dict[str, Any]:
+        reading = _Reading()
+        for key in _sentences(text):
+            said = self._said.get(key)
+            if said is None:
+                said = self._said[key] = _read_line(_Line(*key, self.rules), self.rules)
+            reading.replay(said)
+        facts = reading.result()
+        if facts.pop(_DAO_PROMISED, None) and facts.get("governance") == "centralized":
+            facts["governance"] = "centralized, DAO promised"
+        return facts
+
+
+def _read_line(line: _Line, rules: Rules) -> Said:
+    """What one sentence states: every extractor that could find something in it, in order."""
     reading = _Reading()
-    for line in _lines(text, rules):
-        for extractor in _EXTRACTORS:
+    for could_state, extractor in _EXTRACTORS:
+        if could_state(line):
             extractor(line, rules, reading)
-    facts = reading.result()
-    if facts.pop(_DAO_PROMISED, None) and facts.get("governance") == "centralized":
-        facts["governance"] = "centralized, DAO promised"
-    return facts
+    return tuple(reading.said)
 
 
-def _lines(text: str, rules: Rules):
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
+
+
+def _sentences(text: str) -> Iterator[tuple[str, str]]:
+    """Each sentence of `text` with its context: the heading and list label it sits under."""
     heading, label = "", ""
     for raw in text.split("\n"):
         line = _MARKDOWN.sub("", raw).strip()
@@ -212,13 +296,9 @@ def _lines(text: str, rules: Rules):
             label = head.lstrip("- ").lower()
             if not rest.strip():
                 continue
-        for sentence in re.split(r"(?<=[.;!?])\s+", line):
-            yield _Line(
-                text=sentence,
-                context=f"{heading} {label}",
-                negated=bool(NEGATION.search(sentence)),
-                future=bool(rules.any_future.search(sentence)),
-            )
+        context = f"{heading} {label}"
+        for sentence in _SENTENCE_END.split(line):
+            yield sentence, context
 
 
 def _gpus(line: _Line, rules: Rules, reading: _Reading) -> None:
@@ -240,7 +320,7 @@ def _gpus(line: _Line, rules: Rules, reading: _Reading) -> None:
             kept.append(family)
             reading.add("tested_gpus" if "tested" in context else "supported_gpus", family.name)
     if is_minimum and kept and "tested" not in context:
-        reading.values["min_gpu"] = min(kept, key=lambda f: f.rank).name
+        reading.state("min_gpu", min(kept, key=lambda f: f.rank).name)
 
 
 def _negated_near(text: str, family: Family) -> bool:
@@ -274,7 +354,7 @@ def _consumer(line: _Line, rules: Rules, reading: _Reading) -> None:
     consumer_named = _CONSUMER.search(line.text) or any(
         f.consumer for f in _families(line.text, rules.gpus, rules.any_gpu))
     if consumer_named and not line.future and _SUPPORT.search(line.text):
-        reading.values["consumer_gpus"] = not line.negated
+        reading.state("consumer_gpus", not line.negated)
 
 
 def _per_guest(line: _Line, rules: Rules, reading: _Reading) -> None:
@@ -290,7 +370,7 @@ def _per_guest(line: _Line, rules: Rules, reading: _Reading) -> None:
         value = "multiple"
     if line.negated and value != 1:
         value = 1  # "multiple GPUs per guest are not supported"
-    reading.values["gpus_per_guest"] = value
+    reading.state("gpus_per_guest", value)
 
 
 def _tees(line: _Line, rules: Rules, reading: _Reading) -> None:
@@ -316,7 +396,7 @@ def _minimum_version(pattern: re.Pattern[str], name: str) -> Callable[..., None]
         in_requirements = any(w in line.context for w in ("prerequisite", "requirement",
                                                           "minimum"))
         if stated_minimum or in_requirements:
-            reading.values[name] = match.group(1)
+            reading.state(name, match.group(1))
 
     return extractor
 
@@ -327,9 +407,9 @@ def _vbios(line: _Line, rules: Rules, reading: _Reading) -> None:
         return
     if re.search(r"no longer (?:required|needed|necessary)|not (?:required|needed|necessary)|"
                  r"\boptional\b", text):
-        reading.values["vbios_required"] = False
+        reading.state("vbios_required", False)
     elif re.search(r"\brequire|\bneed|\bmust\b|\bupdated vbios\b|\bcc-enabled vbios\b", text):
-        reading.values["vbios_required"] = True
+        reading.state("vbios_required", True)
 
 
 def _amount(match: re.Match[str], number_group: int) -> dict[str, Any]:
@@ -346,20 +426,20 @@ def _prices(line: _Line, rules: Rules, reading: _Reading) -> None:
     text = _DOLLARS.sub(r"\1 USD", line.text)
     if match := _PRICE.search(text):
         group = 1 if match.group(1) else 3
-        reading.values["price_per_token"] = _amount(match, group)
+        reading.state("price_per_token", _amount(match, group))
     if match := _FEE.search(text):
-        reading.values["fee"] = _amount(match, 1)
+        reading.state("fee", _amount(match, 1))
     if match := _STAKE.search(text):
-        reading.values["stake"] = _amount(match, 1)
+        reading.state("stake", _amount(match, 1))
     if match := _DELAY.search(text):
         count = match.group(1).lower()
         amount = float(count) if count[0].isdigit() else _WORDS[count]
-        reading.values["close_delay"] = int(amount * _SECONDS[match.group(2).lower()])
+        reading.state("close_delay", int(amount * _SECONDS[match.group(2).lower()]))
 
 
 def _contract(line: _Line, rules: Rules, reading: _Reading) -> None:
     if match := _ADDRESS.search(line.text):
-        reading.values["root_contract"] = match.group(0)
+        reading.state("root_contract", match.group(0))
 
 
 def _models(line: _Line, rules: Rules, reading: _Reading) -> None:
@@ -379,11 +459,11 @@ def _models(line: _Line, rules: Rules, reading: _Reading) -> None:
 
 def _tools(line: _Line, rules: Rules, reading: _Reading) -> None:
     if match := _RELEASE.search(line.text):
-        reading.values["worker_release"] = f"v{match.group(1)}"
+        reading.state("worker_release", f"v{match.group(1)}")
     text = line.text.lower()
     for name, pattern in (("docker_client", _DOCKER), ("sdk", _SDK)):
         if pattern.search(text):
-            reading.values[name] = _availability(line, text)
+            reading.state(name, _availability(line, text))
 
 
 def _availability(line: _Line, text: str) -> str:
@@ -400,18 +480,41 @@ def _governance(line: _Line, rules: Rules, reading: _Reading) -> None:
     text = line.text.lower()
     promised = line.future or "future" in line.context or "future" in text
     if re.search(r"(?<!de)centrali[sz]ed\b", text) and not line.negated:
-        reading.values["governance"] = "centralized"
+        reading.state("governance", "centralized")
     if re.search(r"\bdao\b", text) and promised:
         reading.add(_DAO_PROMISED, "yes")
     elif re.search(r"\bdao\b", text) and not line.negated and re.search(
             r"\bnow\b|\blaunch|\bvot|\bgovern|\bcontrol|\bhanded\b|\blive\b", text):
-        reading.values["governance"] = "DAO"
+        reading.state("governance", "DAO")
 
 
-_EXTRACTORS: tuple[Callable[[_Line, Rules, _Reading], None], ...] = (
-    _gpus, _consumer, _per_guest, _tees,
-    _minimum_version(_KERNEL, "min_kernel"), _minimum_version(_QEMU, "min_qemu"),
-    _vbios, _prices, _contract, _models, _tools, _governance,
+def _words(*words: str) -> Callable[[_Line], bool]:
+    if len(words) == 1:
+        return lambda line: words[0] in line.folded
+    any_word = re.compile("|".join(map(re.escape, words)))
+    return lambda line: any_word.search(line.folded) is not None
+
+
+_CONSUMER_WORDS = _words("consumer", "geforce", "rtx")
+
+# Each extractor with what a sentence must hold for it to find anything (a word every match of
+# its patterns needs, in lower case; _prices' words survive its "$5" -> "5 USD" rewrite), so a
+# sentence that holds none of them is never searched by it. tests/test_classify_facts.py reads
+# texts with and without these checks and compares.
+_EXTRACTORS: tuple[tuple[Callable[[_Line], bool], Callable[[_Line, Rules, _Reading], None]],
+                   ...] = (
+    (lambda line: line.names_gpu, _gpus),
+    (lambda line: line.names_gpu or _CONSUMER_WORDS(line), _consumer),
+    (_words("gpu", "graphics card"), _per_guest),
+    (lambda line: line.names_tee, _tees),
+    (_words("kernel"), _minimum_version(_KERNEL, "min_kernel")),
+    (_words("qemu"), _minimum_version(_QEMU, "min_qemu")),
+    (_words("vbios"), _vbios),
+    (_words("token", "fee", "commission", "stake", "close delay"), _prices),
+    (_words("eq", "uq"), _contract),
+    (lambda line: line.names_model, _models),
+    (_words("worker", "docker", "sdk"), _tools),
+    (_words("centrali", "dao"), _governance),
 )
 
 

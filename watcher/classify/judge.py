@@ -11,8 +11,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from watcher.classify.facts import FACT_CATEGORY, HARDWARE_FACTS, extract, version_key
+from watcher.classify.facts import (
+    FACT_CATEGORY,
+    HARDWARE_FACTS,
+    FactReader,
+    extract,
+    version_key,
+)
 from watcher.classify.rules import CATEGORIES, Rules
+from watcher.classify.screen import fold
 
 RELAXED, TIGHTENED = "relaxed", "tightened"
 
@@ -47,8 +54,9 @@ def judge_text(text: str, rules: Rules, section: str = "", item_kind: str = "") 
 def judge_change(before: str, after: str, rules: Rules, section: str = "",
                  item_kind: str = "") -> Verdict:
     """The change between two versions of an item or of a page section."""
-    old = extract(_with_heading(before, section), rules)
-    new = extract(_with_heading(after, section), rules)
+    reader = FactReader(rules)  # the two versions share most sentences: each is read once
+    old = reader.extract(_with_heading(before, section))
+    new = reader.extract(_with_heading(after, section))
     moved = {name: (old.get(name), new.get(name))
              for name in {*old, *new} if old.get(name) != new.get(name)}
     removed, added = _changed_lines(before, after)
@@ -69,15 +77,16 @@ def categories_of(text: str, section: str, item_kind: str, rules: Rules,
     if rules.any_category.get("other") and rules.any_category["other"].fullmatch(text.strip()):
         return ["other"]
     found = set(extra or ()) | set(rules.item_kinds.get(item_kind, []))
-    for name, pattern in rules.any_category.items():
+    folded = fold(text)
+    for name, screen in rules.category_screens.items():
         if name == "other":
             continue
-        if pattern.search(text) or (section and pattern.search(section)):
+        if screen.search(text, folded) or (section and screen.search(section)):
             found.add(name)
     # a GPU family, a TEE or a model name the team added is enough on its own
-    if rules.any_gpu.search(text) or rules.any_tee.search(text):
+    if rules.gpu_screen.search(text, folded) or rules.tee_screen.search(text, folded):
         found.add("hardware")
-    if rules.any_model.search(text):
+    if rules.model_screen.search(text, folded):
         found.add("models")
     return [name for name in CATEGORIES if name in found] or ["other"]
 
@@ -125,10 +134,11 @@ def _cue_direction(text: str, rules: Rules) -> str | None:
     """Phrases that announce a move, in sentences that are not mere promises."""
     found = set()
     for sentence in re.split(r"(?<=[.;!?])\s+|\n", text):
-        if any(p.search(sentence) for p in rules.tightened):
+        folded = fold(sentence)
+        if rules.tightened_screen.search(sentence, folded):
             found.add(TIGHTENED)  # an announced new requirement is news even before it applies
-        elif any(p.search(sentence) for p in rules.relaxed) and not rules.any_future.search(
-                sentence):
+        elif rules.relaxed_screen.search(sentence, folded) and not rules.future_screen.search(
+                sentence, folded):
             found.add(RELAXED)  # a promise to relax ("will be lifted") is not a change
     return combined(found)
 
@@ -136,7 +146,7 @@ def _cue_direction(text: str, rules: Rules) -> str | None:
 def _requirement_direction(removed: list[str], added: list[str], rules: Rules) -> str | None:
     """A requirement phrase only the new lines have is a new requirement; only the old, one gone."""
     def requires(lines: list[str]) -> bool:
-        return any(rules.any_requirement.search(line) and not rules.any_future.search(line)
+        return any(rules.requirement_screen.search(line) and not rules.future_screen.search(line)
                    for line in lines)
 
     before, after = requires(removed), requires(added)

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from watcher.classify.screen import Screen, any_of
 from watcher.config import ConfigError
 
 CATEGORIES = ("hardware", "pricing", "contract", "models", "tooling", "governance", "adoption",
@@ -68,10 +69,40 @@ class Rules:
     def any_model(self) -> re.Pattern[str]:
         return any_of(self.models)
 
+    # The same questions, answered faster on long texts (see screen.py): only whether a list
+    # matches anywhere, never where.
+    @cached_property
+    def category_screens(self) -> dict[str, Screen]:
+        return {name: Screen(self.categories[name], joined)
+                for name, joined in self.any_category.items()}
 
-def any_of(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
-    """A pattern that matches where any of `patterns` does ("(?!)" never matches)."""
-    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns) or "(?!)", re.IGNORECASE)
+    @cached_property
+    def gpu_screen(self) -> Screen:
+        return Screen([family.pattern for family in self.gpus], self.any_gpu)
+
+    @cached_property
+    def tee_screen(self) -> Screen:
+        return Screen([family.pattern for family in self.tees], self.any_tee)
+
+    @cached_property
+    def model_screen(self) -> Screen:
+        return Screen(self.models, self.any_model)
+
+    @cached_property
+    def future_screen(self) -> Screen:
+        return Screen(self.future, self.any_future)
+
+    @cached_property
+    def requirement_screen(self) -> Screen:
+        return Screen(self.requirement, self.any_requirement)
+
+    @cached_property
+    def tightened_screen(self) -> Screen:
+        return Screen(self.tightened)
+
+    @cached_property
+    def relaxed_screen(self) -> Screen:
+        return Screen(self.relaxed)
 
 
 def load(path: Path | None = None) -> Rules:

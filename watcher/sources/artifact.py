@@ -53,7 +53,8 @@ def file_name(url: str) -> str:
 async def _head(ctx: FetchContext, url: str) -> dict[str, Any]:
     """ETag/Last-Modified/size from a HEAD; empty when HEAD was refused or told nothing."""
     try:
-        response = await ctx.http.head(url, headers=_REQUEST_HEADERS, follow_redirects=True)
+        async with ctx.hosts.slot(url):
+            response = await ctx.http.head(url, headers=_REQUEST_HEADERS, follow_redirects=True)
     except httpx.HTTPError as exc:
         raise transport_error(url, exc) from exc
     if response.status_code in HEAD_REFUSED:
@@ -66,7 +67,8 @@ async def _ranged_get(ctx: FetchContext, url: str) -> dict[str, Any]:
     """The same facts from a one-byte GET, closed before any of the body is read."""
     headers = {**_REQUEST_HEADERS, "Range": "bytes=0-0"}
     try:
-        async with ctx.http.stream("GET", url, headers=headers, follow_redirects=True) as response:
+        async with ctx.hosts.slot(url), ctx.http.stream("GET", url, headers=headers,
+                                                         follow_redirects=True) as response:
             pass  # leaving the block closes the response with its body unread
     except httpx.HTTPError as exc:
         raise transport_error(url, exc) from exc

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -45,11 +47,64 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+PER_HOST = 4
+"""Requests at the same time to one host, unless the config says otherwise (http.per_host)."""
+
+
+class HostLimits:
+    """At most `per_host` requests in flight to any one host (scheme, name and port), shared by
+    every source of a run: however many pages a run reads, no server gets more at once."""
+
+    def __init__(self, per_host: int = PER_HOST):
+        self.per_host = per_host
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+
+    def slot(self, url: str | httpx.URL) -> asyncio.Semaphore:
+        """Hold this (`async with`) around one request to `url`, its body included."""
+        parts = urlsplit(str(url))
+        key = (parts.scheme.lower(), parts.netloc.lower())
+        if key not in self._slots:
+            self._slots[key] = asyncio.Semaphore(self.per_host)
+        return self._slots[key]
+
+
+class HostPools(httpx.AsyncBaseTransport):
+    """A transport that keeps each host's connections in a pool of its own, `per_host` at
+    most, kept open between requests (HTTP keep-alive) for `keepalive` seconds.
+
+    One pool for every host would do, but httpcore looks over all of a pool's connections
+    (with a system call each) whenever a request starts or ends: with forty hosts' worth of
+    open connections that costs more than the pages. A pool per host keeps it to a few."""
+
+    def __init__(self, per_host: int = PER_HOST, keepalive: float = 15.0):
+        self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host,
+                                    keepalive_expiry=keepalive)
+        self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
+        self._tls: ssl.SSLContext | None = None  # one for all pools: loading CAs takes a while
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        key = (url.raw_scheme, url.raw_host, url.port)
+        if key not in self._pools:
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+            self._pools[key] = httpx.AsyncHTTPTransport(limits=self._limits, verify=self._tls)
+        return await self._pools[key].handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()
 
 
 @dataclass
 class FetchContext:
-    """What the pipeline lends a source for one fetch."""
+    """What the pipeline lends a source for one fetch.
+
+    A source may return a stored item from `previous` itself (the very object) to say the
+    server confirmed it unchanged (HTTP 304): the pipeline then takes it as it is, with no
+    noise filter and no diff.
+    """
 
     http: httpx.AsyncClient
     previous: Mapping[str, Item] = field(default_factory=dict)
@@ -58,6 +113,8 @@ class FetchContext:
     """Cap on one response body; larger bodies are cut and treated as a fetch problem."""
     retry: RetryPolicy = NO_RETRY
     """The pipeline passes the configured policy; a bare context (a test) tries once."""
+    hosts: HostLimits = field(default_factory=HostLimits)
+    """The run's per-host limit, shared by all its sources; a bare context has its own."""
 
 
 class Source(ABC):
@@ -118,12 +175,18 @@ async def get_text(ctx: FetchContext, url: str, expect: tuple[str, ...] = (),
                    **kwargs: Any) -> tuple[httpx.Response, str]:
     """GET a URL and decode its body, retrying transport errors, 429 and 5xx within the
     context's RetryPolicy; anything else, or the last failure, is a FetchError. `expect` lists
-    the content types the caller can read (a JSON error page is not a channel preview)."""
+    the content types the caller can read (a JSON error page is not a channel preview).
+
+    Each try holds the host's slot (see HostLimits), released while waiting to try again. A
+    304 (the answer to a conditional request, see `conditional_headers`) is returned at once
+    with an empty text: the caller keeps what it stored."""
     policy = ctx.retry
     for attempt in itertools.count(1):
         last = attempt >= policy.attempts
         try:
-            async with ctx.http.stream("GET", url, **kwargs) as response:
+            async with ctx.hosts.slot(url), ctx.http.stream("GET", url, **kwargs) as response:
+                if response.status_code == 304:
+                    return response, ""
                 if last or response.status_code not in RETRYABLE:
                     _check_answer(url, response, expect)
                     body = await read_capped(response, ctx.max_bytes)
@@ -135,6 +198,24 @@ async def get_text(ctx: FetchContext, url: str, expect: tuple[str, ...] = (),
                 raise transport_error(url, exc) from exc
             wait = policy.wait(attempt)
         await policy.sleep(wait)
+
+
+VALIDATORS = {"etag": "If-None-Match", "last_modified": "If-Modified-Since"}
+"""What a stored item's meta may keep of an answer (ETag, Last-Modified), and the request
+header that sends each back."""
+
+
+def validators(response: httpx.Response) -> dict[str, str]:
+    """The answer's ETag and Last-Modified, for the item's meta (see VALIDATORS)."""
+    found = {"etag": response.headers.get("etag", ""),
+             "last_modified": response.headers.get("last-modified", "")}
+    return {name: value.strip() for name, value in found.items() if value.strip()}
+
+
+def conditional_headers(item: Item | None) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since from what a stored item kept (none for no item)."""
+    meta = item.meta if item is not None else {}
+    return {header: str(meta[name]) for name, header in VALIDATORS.items() if meta.get(name)}
 
 
 def _retry_wait(url: str, response: httpx.Response, policy: RetryPolicy, attempt: int) -> float:

@@ -1,8 +1,10 @@
 """GitHub: the commits on a repository's default branch, its releases and its tags, via PyGithub.
 
-PyGithub is synchronous (requests), so the whole read runs in a worker thread. Commits are walked
-newest first only down to the first one already stored; releases and tags are read whole, up to
-their caps.
+PyGithub is synchronous (requests), so it runs in worker threads: first the repository (which
+names the default branch, and says at once when the repository is gone or the token refused),
+then its three lists side by side, each through a client of its own (a PyGithub client is not
+safe to share between threads). Commits are walked newest first only down to the first one
+already stored; releases and tags are read whole, up to their caps.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import asyncio
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 from github import Auth, Github, GithubException
@@ -39,6 +41,7 @@ from watcher.sources.base import (
     register,
 )
 
+T = TypeVar("T")
 PER_PAGE = 100
 TITLE_LIMIT = 100
 COMMIT_PREFIX = "commit:"
@@ -69,26 +72,43 @@ class GitHubSource(Source):
         return f"https://github.com/{self.repo}"
 
     async def fetch(self, ctx: FetchContext) -> Fetched:
-        items = await asyncio.to_thread(self._read, known_shas(ctx.previous), ctx.retry)
+        known = known_shas(ctx.previous)
+        options = self.options
+        branch, full_name = await self._call(ctx.retry, lambda gh: _branch(gh.get_repo(self.repo)))
+        lists = await asyncio.gather(
+            self._call(ctx.retry, lambda gh: commit_items(
+                gh.get_repo(self.repo), known, options["max_commits"], branch, full_name),
+                lazy=True),
+            self._call(ctx.retry, lambda gh: release_items(
+                gh.get_repo(self.repo), options["max_releases"]), lazy=True),
+            self._call(ctx.retry, lambda gh: tag_items(
+                gh.get_repo(self.repo), self.repo, options["max_tags"]), lazy=True),
+            return_exceptions=True,
+        )
+        for result in lists:  # the first failure in this order, whichever came first
+            if isinstance(result, BaseException):
+                raise result
+        items = [item for found in lists for item in found]  # type: ignore[union-attr]
         release_tags = {f"{TAG_PREFIX}{i.meta['tag']}" for i in items if i.kind == "release"}
         # A release brings its tag: report the release once, not "new tag" beside it. A bare
         # tag that later gets a release is carried forward quietly, not reported removed.
         items = [i for i in items if i.key not in release_tags]
         return Fetched(items, covers=lambda item: covers(item) and item.key not in release_tags)
 
-    def _read(self, known: set[str], retry: RetryPolicy) -> list[Item]:
+    async def _call(self, retry: RetryPolicy, read: Callable[[Github], T],
+                    lazy: bool = False) -> T:
+        """`read` with a client of its own, in a worker thread; errors worded for people. A
+        `lazy` client's get_repo sends no request: the repository is only a place to ask."""
+        return await asyncio.to_thread(self._read, retry, read, lazy)
+
+    def _read(self, retry: RetryPolicy, read: Callable[[Github], T], lazy: bool) -> T:
         try:
-            with self._client(retry) as gh:
-                repo = gh.get_repo(self.repo)
-                return [
-                    *commit_items(repo, known, self.options["max_commits"]),
-                    *release_items(repo, self.options["max_releases"]),
-                    *tag_items(repo, self.repo, self.options["max_tags"]),
-                ]
+            with self._client(retry, lazy) as gh:
+                return read(gh)
         except (GithubException, requests.RequestException, json.JSONDecodeError) as exc:
             raise fetch_error(exc, self.repo, self.options["token_env"]) from exc
 
-    def _client(self, retry: RetryPolicy) -> Github:
+    def _client(self, retry: RetryPolicy, lazy: bool = False) -> Github:
         token = os.environ.get(self.options["token_env"])
         return Github(
             base_url=self.options["api_url"],
@@ -98,6 +118,7 @@ class GitHubSource(Source):
             timeout=math.ceil(self.options["timeout"]),
             retry=retry_policy(retry),
             seconds_between_requests=None,
+            lazy=lazy,
         )
 
 
@@ -127,13 +148,19 @@ def covers(item: Item) -> bool:
     return item.kind != "commit"
 
 
-def commit_items(repo: Repository, known: set[str], limit: int) -> list[Item]:
-    """The default branch, newest first, down to the first stored commit or `limit` commits."""
+def _branch(repo: Repository) -> tuple[str, str]:
+    return repo.default_branch, repo.full_name
+
+
+def commit_items(repo: Repository, known: set[str], limit: int, branch: str | None = None,
+                 full_name: str | None = None) -> list[Item]:
+    """The default branch (or `branch`), newest first, down to the first stored commit or
+    `limit` commits."""
     items: list[Item] = []
     listed = False
     try:
         # islice stops before asking for the next page once `limit` is reached
-        for commit in islice(repo.get_commits(sha=repo.default_branch), limit):
+        for commit in islice(repo.get_commits(sha=branch or repo.default_branch), limit):
             listed = True
             if commit.sha in known:
                 break
@@ -143,8 +170,8 @@ def commit_items(repo: Repository, known: set[str], limit: int) -> list[Item]:
             raise
     if known and not listed:
         # history is append-only: a listing that suddenly has nothing is a broken answer
-        raise FetchError(f"github {repo.full_name}: the commit listing came back empty "
-                         f"({len(known)} commits stored); keeping the last good copy")
+        raise FetchError(f"github {full_name or repo.full_name}: the commit listing came back "
+                         f"empty ({len(known)} commits stored); keeping the last good copy")
     return items
 
 

@@ -420,7 +420,8 @@ class TonRootContractSource(Source):
     async def _get(self, ctx: FetchContext, headers: dict[str, str]) -> _Answer:
         url = self.link
         try:
-            async with ctx.http.stream("GET", url, headers=headers) as response:
+            async with ctx.hosts.slot(url), ctx.http.stream("GET", url,
+                                                           headers=headers) as response:
                 body = await read_capped(response, ctx.max_bytes)
         except httpx.HTTPError as exc:
             raise transport_error(url, exc) from exc

@@ -3,6 +3,11 @@
 Each page becomes one Item whose text is the page's normalised main content (see `page_text`),
 so cache-busters, footers, hidden tokens and navigation never count as a change, and a new page
 under `discover_prefix` shows up as a new item.
+
+Requests are conditional: an item keeps its page's ETag and Last-Modified in `meta` (and, when
+discovery is on, the page's links), and a page the server answers 304 Not Modified is the
+stored item itself, neither parsed nor compared. Pages are fetched all at once, as many at a
+time to one host as the run's per-host limit allows.
 """
 
 from __future__ import annotations
@@ -16,13 +21,12 @@ from watcher.sources.base import (
     FetchContext,
     FetchError,
     Source,
+    conditional_headers,
     get_text,
     register,
+    validators,
 )
 from watcher.sources.page_text import Page, normalize_url, parse_page
-
-CONCURRENCY = 4
-"""Pages of one source fetched at the same time."""
 
 
 @register
@@ -66,10 +70,11 @@ class _Crawl:
         self.budget = max(int(source.options.get("max_discovered", 30)), 0)
         self.configured = source.configured_urls()
         self.pages: dict[str, Page] = {}
+        self.validators: dict[str, dict[str, str]] = {}  # ETag / Last-Modified, by page
+        self.unchanged: dict[str, Item] = {}  # pages answered 304: their stored items
         self.discovered: list[str] = []  # attempted by discovery, in order
         self.failed: set[str] = set()  # discovered pages that could not be read
         self.truncated = False  # discovery stopped at the cap with links left to follow
-        self._limit = asyncio.Semaphore(CONCURRENCY)
 
     async def run(self) -> None:
         results = await self._load_all(self.configured)
@@ -108,9 +113,17 @@ class _Crawl:
         return await asyncio.gather(*(self._load(url) for url in urls), return_exceptions=True)
 
     async def _load(self, url: str) -> None:
-        async with self._limit:
-            response, html = await get_text(self.ctx, url, expect=HTML_TYPES,
-                                            follow_redirects=True)
+        stored = self._reusable(url)
+        response, html = await get_text(self.ctx, url, expect=HTML_TYPES,
+                                        follow_redirects=True,
+                                        headers=conditional_headers(stored))
+        if response.status_code == 304:
+            if stored is None:
+                raise FetchError(f"{url}: HTTP 304 to a request that was not conditional")
+            links = stored.meta.get("links") or ()
+            self.pages[url] = Page(stored.title, stored.text, tuple(links))
+            self.unchanged[url] = stored
+            return
         if response.url.scheme not in ("http", "https"):
             raise FetchError(f"{url}: redirected to a non-http URL")
         try:
@@ -119,21 +132,32 @@ class _Crawl:
             )
         except ValueError as exc:
             raise FetchError(f"{url}: {exc}") from exc
+        self.validators[url] = validators(response)
+
+    def _reusable(self, url: str) -> Item | None:
+        """The stored page a 304 would stand for: one with validators, stored as this run sees
+        it (configured or discovered), and with its links when discovery needs them."""
+        stored = self.ctx.previous.get(url)
+        if stored is None or not conditional_headers(stored):
+            return None
+        if stored.meta.get("discovered") != (url not in self.configured):
+            return None
+        if self.prefix and "links" not in stored.meta:
+            return None
+        return stored
 
     def items(self) -> list[Item]:
         discovered = set(self.discovered)
-        return [
-            Item(
-                key=url,
-                kind="page",
-                title=self.pages[url].title or url,
-                url=url,
-                text=self.pages[url].text,
-                meta={"discovered": url in discovered},
-            )
-            for url in [*self.configured, *self.discovered]
-            if url in self.pages
-        ]
+        return [self.unchanged.get(url) or self._item(url, url in discovered)
+                for url in [*self.configured, *self.discovered] if url in self.pages]
+
+    def _item(self, url: str, discovered: bool) -> Item:
+        page = self.pages[url]
+        meta: dict[str, object] = {"discovered": discovered, **self.validators.get(url, {})}
+        if self.prefix:
+            meta["links"] = list(page.links)  # what discovery follows from it, after a 304
+        return Item(key=url, kind="page", title=page.title or url, url=url, text=page.text,
+                    meta=meta)
 
     def covers(self, item: Item) -> bool:
         """Which stored pages this run speaks for.
