@@ -2,7 +2,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from watcher.bot import checks
-from watcher.bot.checks import CheckRunner, Cooldown
+from watcher.bot.checks import CheckRunner, Cooldown, RateLimit
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
@@ -50,3 +50,11 @@ async def test_one_waiter_giving_up_does_not_cancel_the_check(monkeypatch):
     patient = runner.start()
     release.set()
     assert await patient == "done"
+
+
+def test_rate_limit_answers_the_first_one_over_then_drops_until_the_minute_passes():
+    rate = RateLimit(per_minute=3)
+    verdicts = [rate.judge(1, NOW + timedelta(seconds=n)) for n in range(6)]
+    assert verdicts == ["ok", "ok", "ok", "warn", "drop", "drop"]
+    assert rate.judge(2, NOW) == "ok"  # per chat
+    assert rate.judge(1, NOW + timedelta(seconds=66)) == "ok"  # the window slid past

@@ -272,6 +272,19 @@ async def test_a_second_check_joins_the_running_one_then_the_cooldown_holds(
         assert "COCOON watch #3" in digest["text"] and "No changes" in digest["text"]
 
 
+async def test_a_chat_flooding_commands_gets_one_word_then_silence(rig, telegram):
+    async with rig.running():
+        for _ in range(21):
+            await telegram.command("/help", ERIN_CHAT, ERIN)
+        replies = await telegram.replies(ERIN_CHAT, 21)
+        assert all("/subscribe" in r["text"] for r in replies[:20])
+        assert replies[20]["text"] == handlers.TOO_MANY
+        await telegram.command("/help", ERIN_CHAT, ERIN)  # dropped without a word
+        await telegram.command("/help", DAVE_CHAT, DAVE)  # other chats are not held up
+        assert "/subscribe" in (await telegram.reply(DAVE_CHAT))["text"]
+        assert len(await telegram.sent(ERIN_CHAT)) == 21
+
+
 async def test_allowlist_refuses_others_politely(rig, telegram):
     rig.configure(allow_users=[ALICE.id], allow_chats=[TEAM.id])
     await rig.check()

@@ -252,6 +252,8 @@ VI: dict[str, str] = {
     "Sorry, checks and subscriptions here are limited to the team's chats and people.":
         "Xin lỗi, việc kiểm tra và đăng ký ở đây chỉ dành cho các nhóm chat và thành viên "
         "của đội.",
+    "Too many commands from this chat: I will answer again in a minute.":
+        "Nhóm/chat này gửi quá nhiều lệnh: một phút nữa tôi sẽ trả lời tiếp.",
     "Only an admin of this group can change its subscription.":
         "Chỉ quản trị viên của nhóm này mới thay đổi được việc đăng ký.",
     "The fact sheet is not available yet: it comes with the first check.":

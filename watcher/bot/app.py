@@ -18,11 +18,12 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from watcher.bot import handlers, jobs
-from watcher.bot.checks import CheckRunner, Cooldown
+from watcher.bot.checks import CheckRunner, Cooldown, RateLimit
 from watcher.bot.delivery import Outbox, Sleep, audience
 from watcher.bot.schedule import Schedule
 from watcher.bot.services import KEY, Services
@@ -65,9 +66,12 @@ def build_application(config: Config, store: Store, token: str, *, clock: Clock 
         schedule=Schedule.from_settings(config.telegram),
         checks=CheckRunner(config, store, clock),
         cooldown=Cooldown(timedelta(minutes=config.telegram.cooldown_minutes)),
+        rate=RateLimit(),
         outbox=Outbox(application.bot, store, clock, sleep),
         clock=clock,
     )
+    # group -1 runs before the commands: a chat over its rate is stopped there
+    application.add_handler(TypeHandler(Update, handlers.throttle), group=-1)
     for name, callback in _COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=_NEW_MESSAGES))
     # Not blocking: a check takes a while, and other updates (another /check that joins it)

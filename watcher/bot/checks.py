@@ -1,12 +1,15 @@
-"""One check at a time in the bot: a /check that arrives while one runs joins it, and each chat
-waits out a cooldown between its own checks."""
+"""One check at a time in the bot: a /check that arrives while one runs joins it, each chat
+waits out a cooldown between its own checks, and no chat sends more than a few commands a
+minute."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 from watcher.bot.delivery import Message, audience
 from watcher.config import Config
@@ -52,3 +55,21 @@ class Cooldown:
             return self.length - (now - last)
         self._started[chat_id] = now
         return None
+
+
+@dataclass
+class RateLimit:
+    """At most `per_minute` updates a minute from one chat. The first one over is answered
+    (the verdict "warn"), the rest of that minute dropped without a word."""
+
+    per_minute: int = 20
+    _seen: dict[int, deque[datetime]] = field(default_factory=dict)
+
+    def judge(self, chat_id: int, now: datetime) -> Literal["ok", "warn", "drop"]:
+        seen = self._seen.setdefault(chat_id, deque())
+        while seen and now - seen[0] >= timedelta(minutes=1):
+            seen.popleft()
+        seen.append(now)
+        if len(seen) <= self.per_minute:
+            return "ok"
+        return "warn" if len(seen) == self.per_minute + 1 else "drop"

@@ -12,7 +12,7 @@ from html import escape
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from watcher.bot.facts import fact_sheet
 from watcher.bot.services import Services, services_of
@@ -48,6 +48,7 @@ NO_DIGEST = N_("No digest yet: /check runs the first check.")
 NOT_ALLOWED = N_("Sorry, checks and subscriptions here are limited to the team's chats and "
                  "people.")
 ADMINS_ONLY = N_("Only an admin of this group can change its subscription.")
+TOO_MANY = N_("Too many commands from this chat: I will answer again in a minute.")
 NO_FACTS = N_("The fact sheet is not available yet: it comes with the first check.")
 _STATUSES = {"ok": N_("ok"), "failed": N_("failed"), "baseline": N_("baseline")}
 
@@ -214,6 +215,18 @@ async def on_error(update: object, context: Context) -> None:
         t = _t(context)
         await context.bot.send_message(update.effective_chat.id,
                                        t("Something went wrong on my side; it is logged."))
+
+
+async def throttle(update: Update, context: Context) -> None:
+    """Before any handler: a chat sending too much gets one word, then silence for the minute."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    verdict = services_of(context).rate.judge(chat.id, services_of(context).clock())
+    if verdict == "warn":
+        await _say(update, context, _t(context)(TOO_MANY))
+    if verdict != "ok":
+        raise ApplicationHandlerStop
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from telegram.ext import CallbackContext
 
-from watcher.bot.checks import CheckRunner, Cooldown
+from watcher.bot.checks import CheckRunner, Cooldown, RateLimit
 from watcher.bot.delivery import Outbox
 from watcher.bot.schedule import Schedule
 from watcher.config import Config
@@ -24,6 +24,7 @@ class Services:
     schedule: Schedule
     checks: CheckRunner
     cooldown: Cooldown
+    rate: RateLimit
     outbox: Outbox
     clock: Callable[[], datetime]
 
