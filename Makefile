@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: check demo test lint browser clean
+.PHONY: check demo test lint browser bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		chromium chromium-driver >/dev/null)
+
+# Not part of `make test`: times `watcher check` against urlwatch on local servers (a minute
+# or so; installs urlwatch into bench/.venv, git-ignored, the first time).
+bench: $(BIN)/.installed
+	$(BIN)/python bench/check_vs_urlwatch.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache tests/telegram_emulator/node_modules test-artifacts

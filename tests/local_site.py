@@ -1,6 +1,6 @@
 """A small web site on 127.0.0.1 for fetch tests: pages held in memory, answered with their ETag
-and Last-Modified (and 304 to a matching conditional request), every request logged, and the
-most requests it ever had in flight at once counted.
+and Last-Modified (and 304 to a matching conditional request), every request logged with the
+connection it came on, and the most requests it ever had in flight at once counted.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class LocalSite:
         self.delay = delay
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.statuses: list[int] = []
+        self.connections: set[int] = set()  # the client ports requests came from
         self.peak = 0
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -67,6 +68,7 @@ class LocalSite:
             def do_GET(self) -> None:
                 with site._lock:
                     site.requests.append((self.path, dict(self.headers)))
+                    site.connections.add(self.client_address[1])
                     site._in_flight += 1
                     site.peak = max(site.peak, site._in_flight)
                 try:

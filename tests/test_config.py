@@ -181,3 +181,14 @@ def test_bad_roi_values_name_the_key_and_the_fix(tmp_path, roi, key, words):
     assert caught.value.key == key
     assert words in caught.value.problem
     assert str(path) in str(caught.value) and "fix:" in str(caught.value)
+
+
+def test_per_host_limit_defaults_to_four_and_must_be_a_whole_number(tmp_path):
+    assert config.load(write(tmp_path, MINIMAL)).http.per_host == 4
+    assert config.load(SHIPPED).http.per_host == 4
+    path = write(tmp_path, "[http]\nper_host = 8\n" + MINIMAL)
+    assert config.load(path).http.per_host == 8
+    for bad in ("0", "2.5", '"4"'):
+        with pytest.raises(ConfigError) as caught:
+            config.load(write(tmp_path, f"[http]\nper_host = {bad}\n" + MINIMAL))
+        assert caught.value.key == "http.per_host"

@@ -212,6 +212,8 @@ async def test_a_run_keeps_to_the_per_host_limit_across_its_sources(tmp_path):
     assert [o.status for o in result.digest.outcomes] == ["baseline"] * 3
     assert len(shared.requests) == 12 and len(other.requests) == 6
     assert shared.peak == other.peak == 2
+    # connections are kept open between requests: no more of them than the limit
+    assert len(shared.connections) == len(other.connections) == 2
 
 
 async def test_unchanged_pages_answered_304_are_neither_changes_nor_failures(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -86,13 +87,15 @@ async def run_check(
     # each host's connections are kept open for its next requests, http.per_host at most; a
     # request waits for a free one as long as it takes (each request has its own time limit)
     timeout = httpx.Timeout(config.http.timeout, pool=None)
-    async with httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=True,
-                                 transport=HostPools(config.http.per_host)) as http:
-        runs = await asyncio.gather(*(
-            _check_source(config, store, source, http, hosts, rules, progress)
-            for source in sources
-        ))
-        ton = await _ton_price(config, http)
+    # what sources fetch is parsed in one thread beside the event loop (see sources.base.parse)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as parser:
+        async with httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=True,
+                                     transport=HostPools(config.http.per_host)) as http:
+            runs = await asyncio.gather(*(
+                _check_source(config, store, source, http, hosts, parser, rules, progress)
+                for source in sources
+            ))
+            ton = await _ton_price(config, http)
     changes = [change for run in runs for change in run.changes]
     result = digest.build(changes, [run.outcome for run in runs], now())
     result.alerts = _alerts(store, runs, config.checks.failure_alert_after, now())
@@ -181,12 +184,12 @@ def _sheet_items(config: Config, store: Store, runs: list[_SourceRun]) -> list[t
 
 
 async def _check_source(config: Config, store: Store, source: Source, http: httpx.AsyncClient,
-                        hosts: HostLimits, rules: classify.Rules,
+                        hosts: HostLimits, parser: Executor, rules: classify.Rules,
                         progress: Progress | None) -> _SourceRun:
     previous = store.current_items(source.name)
     retry = RetryPolicy(attempts=config.http.retries, max_wait=config.http.retry_max_wait)
     ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes, retry=retry,
-                       hosts=hosts)
+                       hosts=hosts, parser=parser)
     try:
         fetched = await source.fetch(ctx)
     except FetchError as exc:

@@ -11,13 +11,16 @@ import itertools
 import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from watcher.models import Fetched, Item
+
+T = TypeVar("T")
 
 
 class FetchError(Exception):
@@ -115,6 +118,15 @@ class FetchContext:
     """The pipeline passes the configured policy; a bare context (a test) tries once."""
     hosts: HostLimits = field(default_factory=HostLimits)
     """The run's per-host limit, shared by all its sources; a bare context has its own."""
+    parser: Executor | None = None
+    """Where `parse` runs: the run's one parsing thread (None: asyncio's default threads)."""
+
+
+async def parse(ctx: FetchContext, read: Callable[..., T], *args: Any) -> T:
+    """Run CPU work on what was fetched (parsing a page) off the event loop, so the other
+    requests go on meanwhile. The pipeline gives a run one thread for it: threads doing CPU
+    work only take turns at the interpreter lock, and more of them cost more than they give."""
+    return await asyncio.get_running_loop().run_in_executor(ctx.parser, read, *args)
 
 
 class Source(ABC):

@@ -28,6 +28,7 @@ from watcher.sources.base import (
     Source,
     SourceGone,
     get_text,
+    parse,
     register,
 )
 
@@ -331,7 +332,7 @@ class TelegramChannelSource(Source):
     async def _read_page(self, ctx: FetchContext, before: int | None) -> ChannelPage:
         params = {"before": str(before)} if before is not None else None
         _, html = await get_text(ctx, self.link, expect=HTML_TYPES, params=params)
-        page = await asyncio.to_thread(parse_page, html)  # the other sources read meanwhile
+        page = await parse(ctx, parse_page, html)
         if not page.is_channel:
             # t.me answers 200 with a generic contact page rather than a 404.
             raise SourceGone(

@@ -23,6 +23,7 @@ from watcher.sources.base import (
     Source,
     conditional_headers,
     get_text,
+    parse,
     register,
     validators,
 )
@@ -127,9 +128,8 @@ class _Crawl:
         if response.url.scheme not in ("http", "https"):
             raise FetchError(f"{url}: redirected to a non-http URL")
         try:
-            self.pages[url] = await asyncio.to_thread(
-                parse_page, html, self.selector, str(response.url)
-            )
+            self.pages[url] = await parse(self.ctx, parse_page, html, self.selector,
+                                          str(response.url))
         except ValueError as exc:
             raise FetchError(f"{url}: {exc}") from exc
         self.validators[url] = validators(response)
