@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from emulator import Telegram, start_emulator
 
+from watcher.demo import DATA
+from watcher.replay import ReplayServer
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "fixtures" / "real"
 DEMO_DATA = ROOT / "watcher" / "demo_data"
@@ -34,3 +37,10 @@ def telegram_api() -> Iterator[str]:
 def telegram(telegram_api: str) -> Telegram:
     """The emulator as one test sees it: a bot token of its own, and users to act as."""
     return Telegram(telegram_api)
+
+
+@pytest.fixture
+def replay() -> Iterator[ReplayServer]:
+    """The recorded weeks (watcher/demo_data) served on 127.0.0.1, week 1 first."""
+    with ReplayServer(DATA) as server:
+        yield server

@@ -36,7 +36,7 @@ from watcher.bot.facts import fact_sheet
 from watcher.classify.facts import LABELS
 from watcher.cli import main
 from watcher.config import Config
-from watcher.demo import DATA, write_config
+from watcher.demo import write_config
 from watcher.digest import split_message
 from watcher.pipeline import CheckResult, run_check
 from watcher.replay import ReplayServer
@@ -110,12 +110,6 @@ class Rig:
             await app.updater.stop()
             await app.stop()
             await app.shutdown()
-
-
-@pytest.fixture
-def replay():
-    with ReplayServer(DATA) as server:
-        yield server
 
 
 @pytest.fixture

@@ -192,12 +192,6 @@ def test_english_archive_is_unchanged_by_the_catalog(tmp_path):
 
 
 @pytest.fixture
-def replay():
-    with ReplayServer(DATA) as server:
-        yield server
-
-
-@pytest.fixture
 def rig(tmp_path, replay, telegram):
     rig = Rig(tmp_path, replay, telegram)
     rig.configure()
