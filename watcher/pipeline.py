@@ -180,7 +180,7 @@ def _sheet_items(config: Config, store: Store, runs: list[_SourceRun]) -> list[t
     """Every configured source's current items; sources left out of this run from the store."""
     ran = {run.outcome.source: run.items for run in runs}
     return [(s.name, item) for s in config.sources
-            for item in ran.get(s.name, store.current_items(s.name).values())]
+            for item in (ran[s.name] if s.name in ran else store.current_items(s.name).values())]
 
 
 async def _check_source(config: Config, store: Store, source: Source, http: httpx.AsyncClient,
@@ -193,10 +193,11 @@ async def _check_source(config: Config, store: Store, source: Source, http: http
     try:
         fetched = await source.fetch(ctx)
     except FetchError as exc:
-        run = _failed(store, source, str(exc))
+        run = _failed(store, source, previous, str(exc))
     except Exception as exc:  # a bug in one source must not cost the others their run
         log.exception("source %s crashed", source.name)
-        run = _failed(store, source, f"internal error ({type(exc).__name__}); see the log")
+        run = _failed(store, source, previous,
+                      f"internal error ({type(exc).__name__}); see the log")
     else:
         run = _compared(store, source, fetched, previous, _noise_filter(config, source), rules,
                         config.checks.suspect_shrink)
@@ -216,11 +217,11 @@ def _revalidated(previous: dict[str, Item], items: list[Item]) -> list[Item]:
             and validators(old) != validators(item)]
 
 
-def _failed(store: Store, source: Source, error: str) -> _SourceRun:
+def _failed(store: Store, source: Source, previous: dict[str, Item], error: str) -> _SourceRun:
     last_ok = store.last_ok(source.name)
     outcome = SourceOutcome(source.name, source.kind, "failed", error=error, url=source.link,
                             last_ok=last_ok.isoformat() if last_ok else None)
-    return _SourceRun(outcome, [], None, list(store.current_items(source.name).values()))
+    return _SourceRun(outcome, [], None, list(previous.values()))
 
 
 def _compared(store: Store, source: Source, fetched: Fetched, previous: dict[str, Item],
