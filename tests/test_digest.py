@@ -120,7 +120,7 @@ def test_long_digest_splits_on_sections_under_the_limit():
     changes = [post_change(n, f"Post number {n} " + "lorem ipsum " * 20) for n in range(200)]
     for n, change in enumerate(changes):
         change.categories = [("hardware", "pricing", "models", "adoption")[n % 4]]
-    parts = digest.messages(digest.build(changes, OK, NOW))
+    parts = split_message(digest.render_html(digest.build(changes, OK, NOW)))
     assert len(parts) > 1
     assert all(telegram_length(p) <= 4096 for p in parts)
     assert all(_balanced(p) and _cuts_nothing(p) for p in parts)

@@ -375,8 +375,3 @@ def _track(token: str, open_tags: list[tuple[str, str]]) -> list[tuple[str, str]
     if (opening := _OPEN_TAG.fullmatch(token)) and not token.endswith("/>"):
         return [*open_tags, (opening.group(1).lower(), token)]
     return open_tags
-
-
-def messages(digest: Digest, excerpt_chars: int = 300, t: Translator = ENGLISH) -> list[str]:
-    """The digest as Telegram HTML messages, each under the limit."""
-    return split_message(render_html(digest, excerpt_chars, t))
