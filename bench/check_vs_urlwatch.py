@@ -9,11 +9,13 @@ API of the recorded demo. For each N it runs, in fresh folders, `watcher check` 
 run records the baseline, the second finds every page unchanged: conditional requests answered
 304) and urlwatch twice with its default settings on a job file for the same URLs (the pages,
 the channel preview and the four GitHub API addresses). urlwatch is installed from PyPI into
-bench/.venv (git-ignored), never into the project's environment.
+bench/.venv (git-ignored), never into the project's environment; the watcher is timed as a
+user runs it: installed (`pip install .`, no test extras) into bench/.venv-watcher (git-ignored).
 
 It also prints the floor a run cannot go under (the longest chain of requests one after another
-given the per-host limit, times the latency, plus the time to parse the pages the run reads:
-all on the first run, none on the second), the peak RSS of `watcher check` and of the idle bot
+given the per-host limit, on the busiest host — host 0 also serves the channel preview and the
+GitHub API — times the latency, plus the time to parse the pages the run reads: all on the first
+run, none on the second), the peak RSS of `watcher check` and of the idle bot
 (`watcher run` for a few seconds against a stand-in Telegram Bot API on 127.0.0.1), and the time
 to diff and classify a 1 MB page pair with 1,000 changed lines. Every server and loop here is
 bounded and talks to 127.0.0.1 only.
@@ -47,8 +49,11 @@ from watcher.sources.page_text import parse_page
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_WEEK = ROOT / "watcher" / "demo_data" / "week1"
 URLWATCH_VENV = ROOT / "bench" / ".venv"
+WATCHER_VENV = ROOT / "bench" / ".venv-watcher"
+WATCHER = [str(WATCHER_VENV / "bin" / "watcher")]
 URLWATCH = "urlwatch==2.29"
 GITHUB_CHAIN = 2  # the repository, then its commits, releases and tags side by side
+GITHUB_REQUESTS = 4
 RUN_TIMEOUT = 600  # seconds: no run of either tool may take longer
 IDLE_SECONDS = 8.0
 LAST_MODIFIED = "Mon, 23 Nov 2026 09:00:00 GMT"
@@ -229,13 +234,26 @@ api_base_url = "{bot_api}"
 
 
 def check(config: Path, folder: Path) -> Run:
-    run = timed([sys.executable, "-m", "watcher", "check", "--json", "--config", str(config)],
-                folder)
+    run = timed([*WATCHER, "check", "--json", "--config", str(config)], folder)
     outcomes = json.loads(run.output)["sources"]
     failed = [o for o in outcomes if o["status"] == "failed"]
     if failed:
         raise SystemExit(f"watcher check: sources failed: {failed}")
     return run
+
+
+def install_watcher() -> None:
+    """This checkout, installed the way a user installs it (its dependencies once, the code
+    afresh each time): the test extras (Selenium brings trio, which httpx then imports) and an
+    editable install's import hook would both slow the start-up the bench times."""
+    python = WATCHER_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"installing the watcher into {WATCHER_VENV.relative_to(ROOT)} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(WATCHER_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(ROOT)], check=True,
+                       timeout=RUN_TIMEOUT)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--force-reinstall", str(ROOT)], check=True, timeout=RUN_TIMEOUT)
 
 
 def install_urlwatch() -> Path:
@@ -281,12 +299,14 @@ def bench_size(site: SlowSite, program: Path, pages: int, hosts: int, per_host: 
         by_host.setdefault(n % hosts, []).append(site.add_page(n % hosts, f"/docs/page-{n}", html))
     # the floor: the longest chain of requests one after another, plus parsing every page the
     # run reads (the second run reads none: they are all answered 304)
-    rounds = math.ceil(math.ceil(pages / hosts) / per_host)
+    requests = [len(by_host.get(host, [])) for host in range(hosts)]
+    requests[0] += 1 + GITHUB_REQUESTS  # the channel preview and the GitHub API
+    rounds = max(math.ceil(count / per_host) for count in requests)
     start = time.perf_counter()
     for html in htmls:
         parse_page(html)
     parsing = time.perf_counter() - start
-    chain = max(rounds, GITHUB_CHAIN, 1) * site.latency
+    chain = max(rounds, GITHUB_CHAIN) * site.latency
     base = site.bases[0]
     repo = f"{base}/github/repos/TelegramMessenger/cocoon"
     urls = [url for host in sorted(by_host) for url in by_host[host]]
@@ -372,8 +392,7 @@ def idle_bot(site: SlowSite, templates: list[str], hosts: int, per_host: int) ->
         before = site.requests
         env = {**CHILD_ENV, "TELEGRAM_BOT_TOKEN": "123456:BENCH-not-a-real-token"}
         start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "watcher", "run", "--config",
-                                    str(config)], cwd=folder, env=env,
+        process = subprocess.Popen([*WATCHER, "run", "--config", str(config)], cwd=folder, env=env,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         time.sleep(IDLE_SECONDS)
@@ -433,6 +452,7 @@ def main() -> int:
     parser.add_argument("--per-host", type=int, default=PER_HOST,
                         help="watcher's http.per_host for these runs")
     args = parser.parse_args()
+    install_watcher()
     program = install_urlwatch()
     version = subprocess.run([str(program), "--version"], capture_output=True, text=True,
                              check=True).stdout.strip()
@@ -454,7 +474,7 @@ def main() -> int:
                       f"{row.ours.seconds / row.floor:>10.2f}  "
                       f"{row.ours.peak_rss_mb:>10.0f} MB", flush=True)
         bot, requests = idle_bot(site, templates, args.hosts, args.per_host)
-    start = min(timed([sys.executable, "-m", "watcher", "--version"], ROOT).seconds
+    start = min(timed([*WATCHER, "--version"], WATCHER_VENV).seconds
                 for _ in range(3))
     print(f"'ours' includes starting Python and importing the watcher: {start:.2f} s "
           f"(`watcher --version`, best of 3)")

@@ -8,8 +8,9 @@ import httpx
 import pytest
 import respx
 
+from watcher.sources import source_kind
 from watcher.sources.artifact import ArtifactSource, file_name
-from watcher.sources.base import SOURCE_KINDS, FetchContext, FetchError
+from watcher.sources.base import FetchContext, FetchError
 
 URL = "https://ci.cocoon.org/cocoon-worker-release-latest.tar.xz"
 ETAG = '"6936a0b9-1a52"'
@@ -38,7 +39,7 @@ async def fetch(ctx: FetchContext, url: str = URL):
 
 
 def test_registered():
-    assert SOURCE_KINDS["artifact"] is ArtifactSource
+    assert source_kind("artifact") is ArtifactSource
     assert ArtifactSource.required == ("url",) and ArtifactSource.defaults == {}
 
 

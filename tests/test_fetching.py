@@ -178,6 +178,18 @@ async def test_a_5xx_before_a_304_is_retried_as_ever(clock):
     assert clock.waits == [1.0]
 
 
+async def test_a_304_leaves_its_connection_open_for_the_next_request(clock):
+    with LocalSite() as site:
+        site.pages = {"/a": Page("<p>a</p>", etag='"a"'), "/b": Page("<p>b</p>", etag='"b"')}
+        async with httpx.AsyncClient() as http:
+            for path in ("/a", "/b", "/a"):
+                response, _ = await get_text(context(http, clock), f"{site.base_url}{path}",
+                                             headers={"If-None-Match": f'"{path[1]}"'})
+                assert response.status_code == 304
+    assert site.statuses == [304, 304, 304]
+    assert len(site.connections) == 1  # kept alive, not closed and opened again
+
+
 def test_conditional_headers_send_back_what_the_item_kept():
     meta = {"etag": '"v1"', "last_modified": "Mon, 23 Nov 2026 09:00:00 GMT", "x": 1}
     item = Item("k", "page", "t", URL, "text", meta)

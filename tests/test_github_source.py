@@ -21,7 +21,8 @@ from urllib3.util.retry import Retry
 
 from watcher.models import Item
 from watcher.replay import ReplayServer
-from watcher.sources.base import SOURCE_KINDS, FetchContext, FetchError, RetryPolicy, SourceGone
+from watcher.sources import source_kind
+from watcher.sources.base import FetchContext, FetchError, RetryPolicy, SourceGone
 from watcher.sources.github import GitHubSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,7 +235,7 @@ async def test_first_run_records_the_real_cocoon_history(tmp_path, http, real_co
         f"{PATH}/tags?per_page=100",
     ]
     assert src.link == f"https://github.com/{REPO}"
-    assert SOURCE_KINDS["github"] is GitHubSource
+    assert source_kind("github") is GitHubSource
 
 
 async def test_the_three_lists_are_read_side_by_side(tmp_path, http, real_commits):

@@ -13,8 +13,8 @@ from bs4 import BeautifulSoup
 
 from watcher.models import Item
 from watcher.replay import ReplayServer
-from watcher.sources import telegram_channel
-from watcher.sources.base import SOURCE_KINDS, FetchContext, FetchError, SourceGone
+from watcher.sources import source_kind, telegram_channel
+from watcher.sources.base import FetchContext, FetchError, SourceGone
 from watcher.sources.telegram_channel import (
     ChannelPage,
     Post,
@@ -392,7 +392,7 @@ def stored(items: list[Item]) -> dict[str, Item]:
 
 
 def test_registered_with_its_link() -> None:
-    assert SOURCE_KINDS["telegram_channel"] is TelegramChannelSource
+    assert source_kind("telegram_channel") is TelegramChannelSource
     assert source().link == "https://t.me/s/cocoon"
     assert source(base_url="http://127.0.0.1:1/tme/").link == "http://127.0.0.1:1/tme/s/cocoon"
 

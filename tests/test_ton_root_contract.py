@@ -17,7 +17,8 @@ from ton_boc import WEEK1, WEEK2, State, account, boc, params_builder, root_cell
 from watcher import classify, config
 from watcher.classify.judge import judge_text
 from watcher.pipeline import run_check
-from watcher.sources.base import SOURCE_KINDS, FetchContext, FetchError, RetryPolicy, SourceGone
+from watcher.sources import source_kind
+from watcher.sources.base import FetchContext, FetchError, RetryPolicy, SourceGone
 from watcher.sources.ton_root_contract import (
     MAINNET_ROOT,
     TONCENTER_V2,
@@ -73,7 +74,7 @@ def by_key(items):
 
 
 def test_registered_with_the_mainnet_root_and_toncenter_by_default():
-    assert SOURCE_KINDS["ton_root_contract"] is TonRootContractSource
+    assert source_kind("ton_root_contract") is TonRootContractSource
     assert TonRootContractSource.defaults["address"] == MAINNET_ROOT
     assert TonRootContractSource.defaults["api_url"] == TONCENTER_V2
     assert source().link == URL

@@ -16,8 +16,9 @@ from local_site import Page as LocalPage
 
 from watcher.models import Item
 from watcher.replay import ReplayServer
+from watcher.sources import source_kind
 from watcher.sources.artifact import ArtifactSource
-from watcher.sources.base import PER_HOST, SOURCE_KINDS, FetchContext, FetchError
+from watcher.sources.base import PER_HOST, FetchContext, FetchError
 from watcher.sources.web_page import WebPageSource
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "watcher" / "demo_data"
@@ -53,7 +54,7 @@ def item(key: str) -> Item:
 
 
 def test_registered():
-    assert SOURCE_KINDS["web_page"] is WebPageSource
+    assert source_kind("web_page") is WebPageSource
     assert WebPageSource.required == ("url",)
     assert set(WebPageSource.defaults) == {
         "selector",

@@ -1,4 +1,8 @@
-"""`watcher ...`: a thin shell over the pipeline and the store."""
+"""`watcher ...`: a thin shell over the pipeline and the store.
+
+The bot (python-telegram-bot), the archive site (Jinja2) and the demo are imported by the
+commands that use them, not here: every `watcher check` would otherwise pay ~0.1 s for them.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,12 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from watcher import __version__, archive, classify, config, digest, roi
-from watcher.bot import app as bot
-from watcher.bot.delivery import audience
-from watcher.bot.secret import keep_out_of_logs, read_token
+from watcher import __version__, classify, config, digest, roi
 from watcher.classify import contract
 from watcher.classify.sheet import facts_table
 from watcher.config import Config, ConfigError
-from watcher.demo import run_demo
 from watcher.i18n import translator
 from watcher.models import SourceOutcome
 from watcher.pipeline import run_check
@@ -149,12 +148,18 @@ def _check(args: argparse.Namespace) -> int:
                               f"use one of {', '.join(sorted(known))}")
     token = _bot_token(settings) if args.post else None
     store = Store.open(":memory:" if args.dry_run else settings.store_path)
-    # --post queues the deliveries with the digest, in one transaction: see Store.commit_run
-    recipients = partial(audience, settings, store) if token else None
+    recipients = None
+    if token:
+        from watcher.bot.delivery import audience
+
+        # the deliveries are queued with the digest, in one transaction: see Store.commit_run
+        recipients = partial(audience, settings, store)
     try:
         result = asyncio.run(run_check(settings, store, dry_run=args.dry_run, only=args.source,
                                        progress=_progress_printer(), recipients=recipients))
         if token:
+            from watcher.bot import app as bot
+
             asyncio.run(bot.post(settings, store, token, result.digest))
     finally:
         store.close()
@@ -192,6 +197,8 @@ def _archive_list(args: argparse.Namespace) -> int:
 
 
 def _archive_export(args: argparse.Namespace) -> int:
+    from watcher import archive
+
     settings = _load(args)
     store = Store.open(settings.store_path)
     try:
@@ -204,6 +211,8 @@ def _archive_export(args: argparse.Namespace) -> int:
 
 
 def _archive_serve(args: argparse.Namespace) -> int:
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
     with tempfile.TemporaryDirectory(prefix="watcher-archive-") as scratch:
         folder = args.folder
         if folder is None:
@@ -341,12 +350,16 @@ def _roi_inputs(args: argparse.Namespace) -> tuple[roi.RoiSettings, float | None
 
 
 def _run(args: argparse.Namespace) -> int:
+    from watcher.bot import app as bot
+
     settings = _load(args)
     bot.run(settings, _bot_token(settings))
     return EXIT_OK
 
 
 def _bot_token(settings: Config) -> str:
+    from watcher.bot.secret import keep_out_of_logs, read_token
+
     token = read_token(settings)
     keep_out_of_logs(token)
     return token
@@ -363,4 +376,6 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from watcher.demo import run_demo
+
     return run_demo(sys.stdout)

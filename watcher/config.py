@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from watcher.roi import RoiInputError, RoiSettings, Scenario, parse_share
-from watcher.sources import SOURCE_KINDS
+from watcher.sources import kind_names, source_kind
 
 DEFAULT_PATH = Path("config/watcher.toml")
 ENV_VAR = "WATCHER_CONFIG"
@@ -273,10 +273,10 @@ def _sources(raw: Any, check: _Checker) -> list[SourceConfig]:
 
 def _source(table: dict[str, Any], where: str, name: str, check: _Checker) -> SourceConfig:
     kind = table.get("kind")
-    cls = SOURCE_KINDS.get(kind) if isinstance(kind, str) else None
+    cls = source_kind(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ConfigError(check.path, f"{where}.kind", f"unknown source kind {kind!r}",
-                          f"use one of {', '.join(sorted(SOURCE_KINDS))}")
+                          f"use one of {', '.join(kind_names())}")
     accepted = {**cls.common, **cls.defaults}
     check.known_keys(table, where, {"name", "kind", *cls.required, *accepted})
     for key in cls.required:

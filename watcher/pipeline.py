@@ -17,14 +17,15 @@ from functools import partial
 
 import httpx
 
-from watcher import archive, classify, diff, digest, roi, suspect
+from watcher import classify, diff, digest, roi, suspect
 from watcher.classify import sheet
+from watcher.classify.cache import FactCache
 from watcher.classify.changes import classify as classify_changes
 from watcher.config import Config
 from watcher.i18n import Translator, translator
 from watcher.models import Alert, Change, Digest, Fetched, Item, SourceOutcome
 from watcher.noise import NoiseFilter
-from watcher.sources import SOURCE_KINDS, FetchContext, FetchError, Source
+from watcher.sources import FetchContext, FetchError, Source, source_kind
 from watcher.sources.base import VALIDATORS, HostLimits, HostPools, RetryPolicy
 from watcher.store import Recipients, SourceUpdate, Store
 
@@ -60,7 +61,7 @@ def build_sources(config: Config, only: list[str] | None = None) -> list[Source]
     chosen = [s for s in config.sources if s.options.get("enabled", True)]
     if only:
         chosen = [s for s in config.sources if s.name in only]
-    return [SOURCE_KINDS[s.kind](s.name, s.options) for s in chosen]
+    return [source_kind(s.kind)(s.name, s.options) for s in chosen]
 
 
 def _noise_filter(config: Config, source: Source) -> NoiseFilter:
@@ -100,8 +101,9 @@ async def run_check(
     result = digest.build(changes, [run.outcome for run in runs], now())
     result.alerts = _alerts(store, runs, config.checks.failure_alert_after, now())
     previous_facts = store.current_facts()
+    known = FactCache(rules, store.fact_cache())
     facts = sheet.build(_sheet_items(config, store, runs), rules, now().isoformat(),
-                        previous_facts)
+                        previous_facts, known)
     result.moves = sheet.moves(previous_facts, facts, rules)
     t = translator(config.language)
     result.roi = roi.digest_line(config.roi, result.moves, facts, previous_facts, ton, t)
@@ -112,7 +114,7 @@ async def run_check(
         updates = [run.update for run in runs if run.update is not None]
         log.info("storing run %s: %d changes from %d sources", run_id, len(changes), len(runs))
         text, html = store.commit_run(run_id, now(), result, digest.headline(result, t), updates,
-                                      facts.values(), render, recipients)
+                                      facts.values(), render, recipients, known.used)
     if run_id is not None and config.archive.export_dir is not None:
         _refresh_archive(config, store)
     return CheckResult(result, text, html, run_id)
@@ -140,6 +142,8 @@ async def _ton_price(config: Config, http: httpx.AsyncClient) -> roi.TonPrice:
 
 def _refresh_archive(config: Config, store: Store) -> None:
     """Rewrite the static archive; a failure there is logged, never the run's failure."""
+    from watcher import archive  # Jinja2 and the site: only for runs that keep an archive
+
     try:
         archive.export(store, config.archive.export_dir, config.archive.public_url,
                        config.digest.excerpt_chars, translator(config.language))

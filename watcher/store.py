@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from watcher.models import Alert, Change, Digest, Fact, FactMove, Item, SourceOutcome
 from watcher.suspect import Suspicion
@@ -131,6 +131,14 @@ MIGRATIONS: list[str] = [
     # 4 -> 5: the ROI desk's line of a digest in which a pricing fact moved
     """
     ALTER TABLE digests ADD COLUMN roi TEXT;
+    """,
+    # 5 -> 6: the facts read out of each current text, by a digest of the text and of what read
+    # it (classify.cache); only the latest run's texts are kept
+    """
+    CREATE TABLE fact_cache (
+        key TEXT PRIMARY KEY,
+        facts TEXT NOT NULL
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -305,17 +313,24 @@ class Store:
     def commit_run(self, run_id: int, now: datetime, digest: Digest, headline: str,
                    updates: list[SourceUpdate], facts: Iterable[Fact],
                    render: Callable[[Digest], tuple[str, str]],
-                   recipients: Recipients | None = None) -> tuple[str, str]:
+                   recipients: Recipients | None = None,
+                   fact_cache: Mapping[str, dict[str, Any]] | None = None) -> tuple[str, str]:
         """Advance the snapshots, archive the digest and queue its deliveries in one
         transaction, so a crash can neither lose a digest's news nor send it twice.
 
         The digest gets its archive id here; `render` turns it into (text, html) once the id
         is known, and `recipients` says who gets which (chat id, html), inside the same
-        transaction. The rendering is returned.
+        transaction. The rendering is returned. `fact_cache`, when given, replaces the
+        stored one (see classify.cache).
         """
         with self._transaction() as db:
             for update in updates:
                 self._advance(db, run_id, now, update)
+            if fact_cache is not None:
+                db.execute("DELETE FROM fact_cache")
+                db.executemany("INSERT INTO fact_cache VALUES (?, ?)",
+                               [(key, json.dumps(facts, ensure_ascii=False))
+                                for key, facts in fact_cache.items()])
             db.executemany(
                 "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(run_id, f.name, json.dumps(f.value, ensure_ascii=False), f.display, f.source,
@@ -413,6 +428,11 @@ class Store:
         return row["id"], _time(row["started_at"]), finished, row["status"]
 
     # --- the fact sheet ----------------------------------------------------------------------
+
+    def fact_cache(self) -> dict[str, dict[str, Any]]:
+        """What the latest run read out of its texts, by key (see classify.cache)."""
+        return {key: json.loads(facts)
+                for key, facts in self._db.execute("SELECT key, facts FROM fact_cache")}
 
     def current_facts(self) -> dict[str, Fact]:
         """The sheet of the latest run that stored one, by fact name."""

@@ -7,6 +7,7 @@ one entry there and no code.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ class Rules:
     tees: list[Family]
     models: list[re.Pattern[str]]
     item_kinds: dict[str, list[str]]
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """A digest of every pattern and name: two Rules that match alike share it."""
+        parts = (sorted(self.categories.items()), self.relaxed, self.tightened, self.requirement,
+                 self.future, self.gpus, self.tees, self.models, sorted(self.item_kinds.items()))
+        return hashlib.sha256(repr(parts).encode("utf-8")).digest()
 
     # One alternation per list: a line is searched once per list, not once per pattern.
     @cached_property

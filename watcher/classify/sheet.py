@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from watcher.classify.cache import FactCache
 from watcher.classify.facts import (
     CHAIN_FACTS,
     DELAY_FACTS,
@@ -21,7 +22,6 @@ from watcher.classify.facts import (
     MEMBER_FACTS,
     MULTIPLIER_FACTS,
     SUPERSEDED,
-    extract,
 )
 from watcher.classify.judge import fact_direction
 from watcher.classify.rules import Rules
@@ -45,13 +45,15 @@ class _Statement:
 
 
 def build(items: Iterable[tuple[str, Item]], rules: Rules, now: str,
-          previous: Mapping[str, Fact]) -> dict[str, Fact]:
-    """The sheet stated by `items` (source name, item); `since` carries over unmoved facts."""
+          previous: Mapping[str, Fact], cache: FactCache | None = None) -> dict[str, Fact]:
+    """The sheet stated by `items` (source name, item); `since` carries over unmoved facts.
+    Texts are read through `cache` (by default one that starts empty)."""
+    cache = FactCache(rules) if cache is None else cache
     stated: dict[str, _Statement] = {}
     ranked = sorted(((AUTHORITY[i.kind], s, i) for s, i in items if i.kind in AUTHORITY),
                     key=lambda entry: entry[0])
     for rank, source, item in ranked:
-        for name, value in _item_facts(item, rules).items():
+        for name, value in _item_facts(item, cache).items():
             _state(stated, name, _Statement(rank, value, source, item.url))
     for loose, exact in SUPERSEDED.items():
         if any(name in stated for name in exact):
@@ -68,13 +70,13 @@ def build(items: Iterable[tuple[str, Item]], rules: Rules, now: str,
     return sheet
 
 
-def _item_facts(item: Item, rules: Rules) -> dict[str, Any]:
+def _item_facts(item: Item, cache: FactCache) -> dict[str, Any]:
     if item.kind == "artifact":
         built = item.meta.get("last_modified") or item.meta.get("etag")
         return {"worker_build": built} if built else {}
     if item.kind in CHAIN_KINDS:
         return _chain_facts(item.meta)
-    facts = extract(item.text, rules)
+    facts = cache.facts(item.text)
     if item.kind == "release" and item.meta.get("tag"):
         date = str(item.meta.get("published_at") or "")[:10]
         facts["worker_release"] = f"{item.meta['tag']} ({date})" if date else item.meta["tag"]

@@ -198,6 +198,8 @@ async def get_text(ctx: FetchContext, url: str, expect: tuple[str, ...] = (),
         try:
             async with ctx.hosts.slot(url), ctx.http.stream("GET", url, **kwargs) as response:
                 if response.status_code == 304:
+                    # read its (empty) body: an unread answer costs the kept-alive connection
+                    await response.aread()
                     return response, ""
                 if last or response.status_code not in RETRYABLE:
                     _check_answer(url, response, expect)

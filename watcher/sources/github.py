@@ -4,42 +4,20 @@ PyGithub is synchronous (requests), so it runs in worker threads: first the repo
 names the default branch, and says at once when the repository is gone or the token refused),
 then its three lists side by side, each through a client of its own (a PyGithub client is not
 safe to share between threads). Commits are walked newest first only down to the first one
-already stored; releases and tags are read whole, up to their caps.
+already stored; releases and tags are read whole, up to their caps. Everything that touches
+PyGithub is in `github_api`, imported by the first worker thread (see `_api`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import math
-import os
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from itertools import islice
-from typing import Any, TypeVar
-
-import requests
-from github import Auth, Github, GithubException
-from github.Commit import Commit
-from github.GithubException import (
-    BadCredentialsException,
-    RateLimitExceededException,
-    UnknownObjectException,
-)
-from github.GitRelease import GitRelease
-from github.Repository import Repository
-from github.Tag import Tag
-from urllib3.util.retry import Retry
+from datetime import datetime
+from types import ModuleType
+from typing import TypeVar
 
 from watcher.models import Fetched, Item
-from watcher.sources.base import (
-    FetchContext,
-    FetchError,
-    RetryPolicy,
-    Source,
-    SourceGone,
-    register,
-)
+from watcher.sources.base import FetchContext, Source, register
 
 T = TypeVar("T")
 PER_PAGE = 100
@@ -73,16 +51,12 @@ class GitHubSource(Source):
 
     async def fetch(self, ctx: FetchContext) -> Fetched:
         known = known_shas(ctx.previous)
-        options = self.options
-        branch, full_name = await self._call(ctx.retry, lambda gh: _branch(gh.get_repo(self.repo)))
+        options, retry = self.options, ctx.retry
+        branch, full_name = await _in_thread(lambda api: api.branch(options, retry))
         lists = await asyncio.gather(
-            self._call(ctx.retry, lambda gh: commit_items(
-                gh.get_repo(self.repo), known, options["max_commits"], branch, full_name),
-                lazy=True),
-            self._call(ctx.retry, lambda gh: release_items(
-                gh.get_repo(self.repo), options["max_releases"]), lazy=True),
-            self._call(ctx.retry, lambda gh: tag_items(
-                gh.get_repo(self.repo), self.repo, options["max_tags"]), lazy=True),
+            _in_thread(lambda api: api.commits(options, retry, known, branch, full_name)),
+            _in_thread(lambda api: api.releases(options, retry)),
+            _in_thread(lambda api: api.tags(options, retry)),
             return_exceptions=True,
         )
         for result in lists:  # the first failure in this order, whichever came first
@@ -95,47 +69,17 @@ class GitHubSource(Source):
         items = [i for i in items if i.key not in release_tags]
         return Fetched(items, covers=lambda item: covers(item) and item.key not in release_tags)
 
-    async def _call(self, retry: RetryPolicy, read: Callable[[Github], T],
-                    lazy: bool = False) -> T:
-        """`read` with a client of its own, in a worker thread; errors worded for people. A
-        `lazy` client's get_repo sends no request: the repository is only a place to ask."""
-        return await asyncio.to_thread(self._read, retry, read, lazy)
 
-    def _read(self, retry: RetryPolicy, read: Callable[[Github], T], lazy: bool) -> T:
-        try:
-            with self._client(retry, lazy) as gh:
-                return read(gh)
-        except (GithubException, requests.RequestException, json.JSONDecodeError) as exc:
-            raise fetch_error(exc, self.repo, self.options["token_env"]) from exc
-
-    def _client(self, retry: RetryPolicy, lazy: bool = False) -> Github:
-        token = os.environ.get(self.options["token_env"])
-        return Github(
-            base_url=self.options["api_url"],
-            auth=Auth.Token(token) if token else None,
-            per_page=PER_PAGE,
-            # PyGithub asserts an int here; round up so a sub-second timeout never becomes 0
-            timeout=math.ceil(self.options["timeout"]),
-            retry=retry_policy(retry),
-            seconds_between_requests=None,
-            lazy=lazy,
-        )
+async def _in_thread(call: Callable[[ModuleType], T]) -> T:
+    return await asyncio.to_thread(lambda: call(_api()))
 
 
-def retry_policy(policy: RetryPolicy) -> Retry:
-    """The run's retry policy in urllib3's terms. PyGithub's default, GithubRetry, would instead
-    sleep until the rate-limit reset, which can hold a weekly check for up to an hour."""
-    return Retry(
-        total=policy.attempts - 1,
-        backoff_factor=policy.backoff / 2,
-        backoff_max=policy.max_wait,
-        status_forcelist=(500, 502, 503, 504),
-        allowed_methods=frozenset({"GET"}),
-        # a 503's Retry-After has no upper bound; the backoff above does
-        respect_retry_after_header=False,
-        # hand the last 5xx to PyGithub, so the error names the status, not "too many retries"
-        raise_on_status=False,
-    )
+def _api() -> ModuleType:
+    # PyGithub, requests and the crypto they bring take ~0.15 s to import. Imported here, by a
+    # worker thread, that overlaps the other sources' requests instead of delaying them all.
+    from watcher.sources import github_api
+
+    return github_api
 
 
 def known_shas(previous: Mapping[str, Item]) -> set[str]:
@@ -146,125 +90,6 @@ def covers(item: Item) -> bool:
     # History is append-only and the walk stops at the first stored commit, so a stored commit
     # missing from this fetch was simply not reached; releases and tags are read whole.
     return item.kind != "commit"
-
-
-def _branch(repo: Repository) -> tuple[str, str]:
-    return repo.default_branch, repo.full_name
-
-
-def commit_items(repo: Repository, known: set[str], limit: int, branch: str | None = None,
-                 full_name: str | None = None) -> list[Item]:
-    """The default branch (or `branch`), newest first, down to the first stored commit or
-    `limit` commits."""
-    items: list[Item] = []
-    listed = False
-    try:
-        # islice stops before asking for the next page once `limit` is reached
-        for commit in islice(repo.get_commits(sha=branch or repo.default_branch), limit):
-            listed = True
-            if commit.sha in known:
-                break
-            items.append(commit_item(commit))
-    except GithubException as exc:
-        if exc.status != 409:  # 409 is GitHub's answer for an empty repository: no history yet
-            raise
-    if known and not listed:
-        # history is append-only: a listing that suddenly has nothing is a broken answer
-        raise FetchError(f"github {full_name or repo.full_name}: the commit listing came back "
-                         f"empty ({len(known)} commits stored); keeping the last good copy")
-    return items
-
-
-def commit_item(commit: Commit) -> Item:
-    # Only fields present in the list response: any other attribute makes PyGithub fetch the
-    # commit again, one request per commit.
-    message = commit.commit.message
-    author = commit.commit.author
-    return Item(
-        key=f"{COMMIT_PREFIX}{commit.sha}",
-        kind="commit",
-        title=first_line(message),
-        url=commit.html_url,
-        text=message,
-        meta={
-            "sha": commit.sha,
-            "author": author.name,
-            "date": iso(author.date),
-            "parents": len(commit.parents),
-        },
-    )
-
-
-def release_items(repo: Repository, limit: int) -> list[Item]:
-    return [release_item(release) for release in islice(repo.get_releases(), limit)]
-
-
-def release_item(release: GitRelease) -> Item:
-    return Item(
-        key=f"release:{release.id}",
-        kind="release",
-        title=release.name or release.tag_name,
-        url=release.html_url,
-        text=normalise(f"{release.tag_name}\n{release.name or ''}\n\n{release.body or ''}"),
-        meta={
-            "tag": release.tag_name,
-            "published_at": iso(release.published_at),
-            "prerelease": release.prerelease,
-            "draft": release.draft,
-        },
-    )
-
-
-def tag_items(repo: Repository, full_name: str, limit: int) -> list[Item]:
-    return [tag_item(tag, full_name) for tag in islice(repo.get_tags(), limit)]
-
-
-def tag_item(tag: Tag, full_name: str) -> Item:
-    return Item(
-        key=f"{TAG_PREFIX}{tag.name}",
-        kind="tag",
-        title=tag.name,
-        url=f"https://github.com/{full_name}/releases/tag/{tag.name}",
-        text=f"{tag.name} {tag.commit.sha}",
-        meta={"sha": tag.commit.sha},
-    )
-
-
-def fetch_error(exc: Exception, repo: str, token_env: str) -> FetchError:
-    """Say what went wrong in words a person can act on. Never include the token itself."""
-    prefix = f"github {repo}"
-    if isinstance(exc, UnknownObjectException):
-        return SourceGone(f"{prefix}: repository not found")
-    if isinstance(exc, RateLimitExceededException):
-        return FetchError(
-            f"{prefix}: GitHub API rate limit exceeded ({reset_hint(exc.headers)}); "
-            f"setting the {token_env} environment variable to a token raises the limit"
-        )
-    if isinstance(exc, BadCredentialsException):
-        return FetchError(f"{prefix}: bad credentials; check the token in {token_env}")
-    if isinstance(exc, GithubException):
-        return FetchError(f"{prefix}: HTTP {exc.status} {server_message(exc.data)}".rstrip())
-    if isinstance(exc, json.JSONDecodeError):
-        return FetchError(f"{prefix}: the answer was not valid JSON")
-    if isinstance(exc, requests.Timeout):
-        return FetchError(f"{prefix}: timed out")
-    return FetchError(f"{prefix}: {type(exc).__name__}")
-
-
-def reset_hint(headers: Mapping[str, str] | None) -> str:
-    # Read the exception's own headers: Github.rate_limiting_resettime makes a request of its
-    # own when no reset was seen, and that request would be rate limited too.
-    headers = headers or {}
-    if "x-ratelimit-reset" in headers:
-        reset = datetime.fromtimestamp(int(float(headers["x-ratelimit-reset"])), tz=UTC)
-        return f"resets at {reset:%Y-%m-%d %H:%M} UTC"
-    if "retry-after" in headers:
-        return f"retry after {headers['retry-after']} s"
-    return "reset time not given"
-
-
-def server_message(data: Any) -> str:
-    return str(data.get("message", "")) if isinstance(data, dict) else ""
 
 
 def first_line(text: str) -> str:
