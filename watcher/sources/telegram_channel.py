@@ -3,6 +3,9 @@
 The preview shows about twenty posts per page, oldest first, with a "load more" link to the
 page before. Markup facts (and which of them are verified against real pages) are written up in
 shared/notes/tme-markup.md; the parser follows its "Parsing checklist".
+
+Pages are parsed by lxml (libxml2's HTML parser) and queried with XPath compiled once at import:
+no CSS library to import, and no tree of Python objects to build for every page.
 """
 
 from __future__ import annotations
@@ -12,13 +15,12 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import PreformattedString
+from lxml import etree
 
 from watcher.models import Fetched, Item
 from watcher.sources.base import (
@@ -34,16 +36,16 @@ from watcher.sources.base import (
 
 TITLE_LENGTH = 80
 
-# Media blocks by the class that marks them, in the order their labels are listed.
-MEDIA_KINDS: tuple[tuple[str, str], ...] = (
-    (".tgme_widget_message_photo_wrap", "photo"),
-    (".tgme_widget_message_video_player", "video"),
-    (".tgme_widget_message_roundvideo_player", "round video"),
-    (".tgme_widget_message_voice_player", "voice"),
-    (".tgme_widget_message_document_wrap", "document"),
-    (".tgme_widget_message_poll", "poll"),
-    (".tgme_widget_message_sticker_wrap, .tgme_widget_message_tgsticker_wrap", "sticker"),
-    (".tgme_widget_message_link_preview", "link preview"),
+# Media blocks by the classes that mark them, in the order their labels are listed.
+MEDIA_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("photo", ("tgme_widget_message_photo_wrap",)),
+    ("video", ("tgme_widget_message_video_player",)),
+    ("round video", ("tgme_widget_message_roundvideo_player",)),
+    ("voice", ("tgme_widget_message_voice_player",)),
+    ("document", ("tgme_widget_message_document_wrap",)),
+    ("poll", ("tgme_widget_message_poll",)),
+    ("sticker", ("tgme_widget_message_sticker_wrap", "tgme_widget_message_tgsticker_wrap")),
+    ("link preview", ("tgme_widget_message_link_preview",)),
 )
 
 # Blocks inside a bubble that reuse the text classes but quote someone else's words.
@@ -51,6 +53,64 @@ QUOTED_BLOCKS = ("tgme_widget_message_reply", "tgme_widget_message_link_preview"
 
 # Characters that render as nothing: a link labelled only with them is a hidden preview link.
 INVISIBLE = "\u200b\u2060\ufeff"
+
+# Words inside these are code, styles, unrendered templates or ruby annotations: not a name's.
+NOT_TEXT = frozenset({"script", "style", "template", "rt", "rp"})
+
+# Explicit UTF-8: lxml refuses a str that declares an encoding (<?xml ... encoding=...?>), and a
+# <meta charset> must not re-decode text that is already decoded. huge_tree: past 256 nested
+# elements libxml2 would otherwise stop and drop the rest of the page (now past 2048). The
+# parser is locked per use, so sharing it between the parsing threads is safe.
+_PARSER = etree.HTMLParser(encoding="utf-8", huge_tree=True)
+
+
+def _has_class(*names: str) -> str:
+    """XPath test: the element's class list holds one of `names` (CSS's `.name`)."""
+    # The plain substring test first: it is cheap and rules out nearly every element.
+    return " or ".join(
+        f"(contains(@class, '{name}')"
+        f" and contains(concat(' ', normalize-space(@class), ' '), ' {name} '))"
+        for name in names
+    )
+
+
+def _query(xpath: str) -> etree.XPath:
+    # Plain strings: "smart" ones would keep the whole page alive through their parent link.
+    return etree.XPath(xpath, smart_strings=False)
+
+
+def _inside(test: str, then: str = "[1]") -> etree.XPath:
+    """A query on one message: its descendants only, by default the first match."""
+    return _query(f"descendant::{test}{_LIVE}{then}")
+
+
+# A <template>'s content is not part of the document (CSS selectors do not see it either).
+_LIVE = "[not(ancestor::template)]"
+# rel is case-insensitive in HTML; folding the letters of "prev" is enough to find that token.
+_REL_PREV = "contains(concat(' ', normalize-space(translate(@rel, 'PREV', 'prev')), ' '), ' prev ')"
+
+# "//" also reaches what libxml2 keeps after a premature </html>.
+_MESSAGES = _query(f"//div[{_has_class('tgme_widget_message')}]{_LIVE}")
+_IS_CHANNEL = _query(f"boolean(//section[{_has_class('tgme_channel_history')}]{_LIVE})")
+_MORE_BEFORE = _query(
+    f"(//a[{_has_class('tme_messages_more')}][@data-before]{_LIVE})[1]/@data-before"
+)
+_PREV_HREF = _query(f"(//link[{_REL_PREV}][@href]{_LIVE})[1]/@href")
+
+_META = _inside(f"*[{_has_class('tgme_widget_message_meta')}]")
+_DATE_HREF = _inside(f"a[{_has_class('tgme_widget_message_date')}][@href]", "[1]/@href")
+# The date link may sit anywhere above the <time>, as with the CSS `.date time` it stands for.
+_DATETIME = _inside(
+    f"time[@datetime][ancestor::*[{_has_class('tgme_widget_message_date')}]]", "[1]/@datetime"
+)
+_OWN_TEXT = _inside(
+    f"*[{_has_class('js-message_text')}][not(ancestor::*[{_has_class(*QUOTED_BLOCKS)}])]"
+)
+_FORWARDED_FROM = _inside(f"*[{_has_class('tgme_widget_message_forwarded_from_name')}]")
+_AUTHOR = _inside(f"*[{_has_class('tgme_widget_message_from_author')}]")
+# Every class name under a message in one query: one query per media kind took longer than
+# the rest of the message together.
+_CLASS_LISTS = _inside("*", "/@class")
 
 
 @dataclass
@@ -79,48 +139,61 @@ class ChannelPage:
 
 def parse_page(html: str) -> ChannelPage:
     """Read a t.me/s page (or a fragment of one); messages without a readable id are skipped."""
-    soup = BeautifulSoup(html, "lxml")
+    # "surrogatepass": lone surrogates never come from a decoded response, but must not crash;
+    # libxml2 reads the bytes they become as invalid UTF-8, shown as U+FFFD.
+    root = etree.fromstring(html.encode("utf-8", "surrogatepass"), _PARSER)
+    if root is None:  # nothing but whitespace or comments
+        return ChannelPage(posts=[], older_before=None, is_channel=False)
     posts: list[Post] = []
     seen: set[int] = set()
-    for message in soup.select("div.tgme_widget_message"):
+    for message in _MESSAGES(root):
         post = _parse_message(message)
         if post is not None and post.id not in seen:
             seen.add(post.id)
             posts.append(post)
-    return ChannelPage(
-        posts=posts,
-        older_before=_older_before(soup),
-        is_channel=soup.select_one("section.tgme_channel_history") is not None,
-    )
+    return ChannelPage(posts=posts, older_before=_older_before(root), is_channel=_IS_CHANNEL(root))
 
 
-def _parse_message(message: Tag) -> Post | None:
+def _parse_message(message: etree._Element) -> Post | None:
     """One `div.tgme_widget_message`, or None when no id can be found for it."""
     post_id = _message_id(message)
     if post_id is None:
         return None
-    text_node = _own_text_node(message)
-    meta = message.select_one(".tgme_widget_message_meta")
+    text_node = _first(_OWN_TEXT(message))
+    meta = _first(_META(message))
     return Post(
         id=post_id,
         url=_permalink(message, post_id),
         date=_message_date(message),
         text=_render_text(text_node) if text_node is not None else "",
-        media=[kind for selector, kind in MEDIA_KINDS if message.select_one(selector)],
+        media=_media(message),
         edited=meta is not None and "edited" in _own_strings(meta).lower(),
-        forwarded_from=_text_of(message.select_one(".tgme_widget_message_forwarded_from_name")),
-        author=_text_of(message.select_one(".tgme_widget_message_from_author")),
-        service="service_message" in message.get("class", []),
+        forwarded_from=_text_of(_first(_FORWARDED_FROM(message))),
+        author=_text_of(_first(_AUTHOR(message))),
+        service="service_message" in _classes(message),
     )
 
 
-def _message_id(message: Tag) -> int | None:
+def _media(message: etree._Element) -> list[str]:
+    classes = {name for value in _CLASS_LISTS(message) for name in value.split()}
+    return [kind for kind, markers in MEDIA_CLASSES if classes.intersection(markers)]
+
+
+def _first(found: list) -> etree._Element | str | None:
+    return found[0] if found else None
+
+
+def _classes(node: etree._Element) -> list[str]:
+    return node.get("class", "").split()
+
+
+def _message_id(message: etree._Element) -> int | None:
     # data-post is "<channel>/<id>", but it can be missing or end in "/" (seen on real pages);
     # the permalink and data-view's "p" then still carry the id.
     return (
-        _last_segment_id(str(message.get("data-post", "")))
+        _last_segment_id(message.get("data-post", ""))
         or _last_segment_id(urlsplit(_date_href(message)).path)
-        or _data_view_id(str(message.get("data-view", "")))
+        or _data_view_id(message.get("data-view", ""))
     )
 
 
@@ -140,24 +213,23 @@ def _data_view_id(data_view: str) -> int | None:
     return int(match.group()) if match else None
 
 
-def _date_href(message: Tag) -> str:
-    link = message.select_one("a.tgme_widget_message_date[href]")
-    return str(link["href"]) if link else ""
+def _date_href(message: etree._Element) -> str:
+    return _first(_DATE_HREF(message)) or ""
 
 
-def _permalink(message: Tag, post_id: int) -> str:
+def _permalink(message: etree._Element, post_id: int) -> str:
     href = _date_href(message)
     if _last_segment_id(urlsplit(href).path) == post_id:
         return href
-    channel = str(message.get("data-post", "")).rpartition("/")[0]
+    channel = message.get("data-post", "").rpartition("/")[0]
     return f"https://t.me/{channel}/{post_id}"
 
 
-def _message_date(message: Tag) -> datetime | None:
+def _message_date(message: etree._Element) -> datetime | None:
     # The visible time is in the viewer's zone; only the datetime attribute is reliable.
-    node = message.select_one(".tgme_widget_message_date time[datetime]")
+    value = _first(_DATETIME(message))
     try:
-        date = datetime.fromisoformat(str(node["datetime"])) if node else None
+        date = datetime.fromisoformat(value) if value is not None else None
     except ValueError:
         return None
     if date is not None and date.tzinfo is None:
@@ -165,59 +237,83 @@ def _message_date(message: Tag) -> datetime | None:
     return date
 
 
-def _own_text_node(message: Tag) -> Tag | None:
-    for node in message.select(".js-message_text"):
-        if node.find_parent(class_=QUOTED_BLOCKS) is None:
-            return node
-    return None
+def _own_strings(node: etree._Element) -> str:
+    # Text between the children. A comment's words count too, as they did before lxml: the same
+    # page gives the same "edited" flag.
+    parts = [node.text or ""]
+    for child in node:
+        if not isinstance(child.tag, str):
+            parts.append(child.text or "")
+        parts.append(child.tail or "")
+    return "".join(parts)
 
 
-def _own_strings(node: Tag) -> str:
-    return "".join(node.find_all(string=True, recursive=False))
-
-
-def _text_of(node: Tag | None) -> str | None:
+def _text_of(node: etree._Element | None) -> str | None:
     if node is None:
         return None
-    return " ".join(node.get_text().split()) or None
+    return " ".join(_text(node).split()) or None
 
 
-def _older_before(soup: BeautifulSoup) -> int | None:
-    more = soup.select_one("a.tme_messages_more[data-before]")
-    if more is not None:
-        value = str(more["data-before"])
+def _text(node: etree._Element) -> str:
+    """The text inside `node`, without comments and without the words of NOT_TEXT elements.
+
+    Those words only count for the element that holds them: a <script>'s code is the text of
+    that <script>, not of anything around it, and nothing inside a <template> has any text.
+    """
+    wanted = node.tag if node.tag in NOT_TEXT else None
+    outer = next(node.iterancestors(*NOT_TEXT), None)
+    return "".join(_strings(node, outer.tag if outer is not None else None, wanted))
+
+
+def _strings(node: etree._Element, inside: str | None, wanted: str | None) -> Iterator[str]:
+    inside = node.tag if node.tag in NOT_TEXT else inside
+    keep = inside == wanted
+    if keep and node.text:
+        yield node.text
+    for child in node:
+        if isinstance(child.tag, str):
+            yield from _strings(child, inside, wanted)
+        if keep and child.tail:
+            yield child.tail
+
+
+def _older_before(root: etree._Element) -> int | None:
+    more = _MORE_BEFORE(root)
+    if more:
+        value = more[0]
     else:
-        prev = soup.select_one("link[rel~=prev][href]")
-        values = parse_qs(urlsplit(str(prev["href"])).query).get("before") if prev else None
+        prev = _PREV_HREF(root)
+        values = parse_qs(urlsplit(prev[0]).query).get("before") if prev else None
         value = values[0] if values else ""
     return int(value) if value.isdigit() else None
 
 
-def _render_text(node: Tag) -> str:
+def _render_text(node: etree._Element) -> str:
     """The visible text of a message text block: `<br>` as newlines, links with their URL."""
     lines = "".join(_pieces(node)).split("\n")
     return "\n".join(" ".join(line.split()) for line in lines).strip("\n")
 
 
-def _pieces(node: Tag) -> Iterable[str]:
-    for child in node.children:
-        if isinstance(child, PreformattedString):
-            continue  # comments and the like are not shown
-        if isinstance(child, NavigableString):
-            # Telegram writes line breaks as <br/>; raw newlines only come from re-indented HTML.
-            yield child.replace("\n", " ")
-        elif child.name == "br":
+def _pieces(node: etree._Element) -> Iterator[str]:
+    # Telegram writes line breaks as <br/>; raw newlines only come from re-indented HTML.
+    if node.text:
+        yield node.text.replace("\n", " ")
+    for child in node:
+        if child.tag == "br":
             yield "\n"
-        elif child.name == "a":
+        elif child.tag == "a":
             yield _link_text(child)
-        elif not _is_spacer(child):
+        elif isinstance(child.tag, str) and not _is_spacer(child):
             yield from _pieces(child)
+        # A comment is not shown, but the text after it (its "tail") is.
+        if child.tail:
+            yield child.tail.replace("\n", " ")
 
 
-def _link_text(link: Tag) -> str:
+def _link_text(link: etree._Element) -> str:
     label = "".join(_pieces(link))
     shown = label.strip()
-    href = str(link.get("href", ""))
+    href = link.get("href", "")
     if not shown.strip(INVISIBLE):
         return ""  # a hidden link that only drives the link preview
     if _is_internal_link(link, href, shown) or _same_url(shown, href):
@@ -228,13 +324,13 @@ def _link_text(link: Tag) -> str:
     return f"{lead}{shown} ({href}){trail}"
 
 
-def _is_internal_link(link: Tag, href: str, shown: str) -> bool:
+def _is_internal_link(link: etree._Element, href: str, shown: str) -> bool:
     # Hashtags, cashtags, mentions and the channel name in service messages read as plain text.
     return (
         not href
         or href.startswith("?q=")
         or shown.startswith(("@", "#", "$"))
-        or "tgme_widget_message_author_name" in link.get("class", [])
+        or "tgme_widget_message_author_name" in _classes(link)
     )
 
 
@@ -245,12 +341,10 @@ def _same_url(shown: str, href: str) -> bool:
     return bare(shown) == bare(href)
 
 
-def _is_spacer(node: Tag) -> bool:
+def _is_spacer(node: etree._Element) -> bool:
     # An empty inline-block span keeps room for the footer when it sits beside the text.
     return (
-        node.name == "span"
-        and "inline-block" in str(node.get("style", ""))
-        and not node.get_text(strip=True)
+        node.tag == "span" and "inline-block" in node.get("style", "") and not _text(node).strip()
     )
 
 
