@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 from watcher.models import Item
 from watcher.replay import ReplayServer
 from watcher.sources import source_kind
-from watcher.sources.base import FetchContext, FetchError, RetryPolicy, SourceGone
+from watcher.sources.base import FetchContext, FetchError, HostLimits, RetryPolicy, SourceGone
 from watcher.sources.github import GitHubSource
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -255,6 +255,43 @@ async def test_the_three_lists_are_read_side_by_side(tmp_path, http, real_commit
         f"{PATH}/tags?per_page=100",
     ]
     assert len(fetched.items) == 3
+
+
+class CountedLimits(HostLimits):
+    """The run's per-host limit, counting how many slots were taken for what, and the most
+    held at once."""
+
+    def __init__(self, per_host: int):
+        super().__init__(per_host)
+        self.taken: list[str] = []
+        self.held = self.peak = 0
+
+    def slot(self, url):
+        limits, semaphore = self, super().slot(url)
+
+        class Counted:
+            async def __aenter__(self):
+                await semaphore.acquire()
+                limits.taken.append(str(url))
+                limits.held += 1
+                limits.peak = max(limits.peak, limits.held)
+
+            async def __aexit__(self, *exc_info):
+                limits.held -= 1
+                semaphore.release()
+
+        return Counted()
+
+
+async def test_the_api_host_counts_against_the_runs_per_host_limit(tmp_path, http,
+                                                                   real_commits):
+    github_week(tmp_path, 1, real_commits[:3])
+    with ReplayServer(tmp_path) as server:
+        limits = CountedLimits(per_host=1)
+        fetched = await source(server).fetch(FetchContext(http=http, hosts=limits))
+    assert len(fetched.items) == 3 and len(server.requests) == 4
+    assert limits.taken == [f"{server.base_url}/github"] * 4  # the repository, then each list
+    assert limits.peak == 1  # one at a time, as the limit says
 
 
 async def test_stored_commits_are_never_reported_removed(tmp_path, http, real_commits):

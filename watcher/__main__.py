@@ -1,5 +1,3 @@
-import sys
+from watcher.cli import entry
 
-from watcher.cli import main
-
-sys.exit(main())
+entry()

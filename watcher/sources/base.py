@@ -83,7 +83,7 @@ class HostPools(httpx.AsyncBaseTransport):
         self._limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host,
                                     keepalive_expiry=keepalive)
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
-        self._tls: ssl.SSLContext | None = None  # one for all pools: loading CAs takes a while
+        self._tls: dict[bool, ssl.SSLContext] = {}  # one for all pools: loading CAs takes a while
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -94,13 +94,13 @@ class HostPools(httpx.AsyncBaseTransport):
         return await self._pools[key].handle_async_request(request)
 
     def _context(self, scheme: str) -> ssl.SSLContext:
-        if scheme != "https":
-            # a pool serves one scheme, host and port, so a plain-http pool never starts TLS:
-            # it gets a context with no CA bundle loaded (loading one takes ~25 ms)
-            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        if self._tls is None:
-            self._tls = httpx.create_ssl_context()
-        return self._tls
+        # a pool serves one scheme, host and port, so a plain-http pool never starts TLS: it
+        # gets a context with no CA bundle loaded (loading one takes ~25 ms)
+        https = scheme == "https"
+        if https not in self._tls:
+            self._tls[https] = (httpx.create_ssl_context() if https
+                                else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+        return self._tls[https]
 
     async def aclose(self) -> None:
         for pool in self._pools.values():

@@ -52,11 +52,12 @@ class GitHubSource(Source):
     async def fetch(self, ctx: FetchContext) -> Fetched:
         known = known_shas(ctx.previous)
         options, retry = self.options, ctx.retry
-        branch, full_name = await _in_thread(lambda api: api.branch(options, retry))
+        branch, full_name = await self._in_thread(ctx, lambda api: api.branch(options, retry))
         lists = await asyncio.gather(
-            _in_thread(lambda api: api.commits(options, retry, known, branch, full_name)),
-            _in_thread(lambda api: api.releases(options, retry)),
-            _in_thread(lambda api: api.tags(options, retry)),
+            self._in_thread(ctx, lambda api: api.commits(options, retry, known, branch,
+                                                         full_name)),
+            self._in_thread(ctx, lambda api: api.releases(options, retry)),
+            self._in_thread(ctx, lambda api: api.tags(options, retry)),
             return_exceptions=True,
         )
         for result in lists:  # the first failure in this order, whichever came first
@@ -69,9 +70,12 @@ class GitHubSource(Source):
         items = [i for i in items if i.key not in release_tags]
         return Fetched(items, covers=lambda item: covers(item) and item.key not in release_tags)
 
-
-async def _in_thread(call: Callable[[ModuleType], T]) -> T:
-    return await asyncio.to_thread(lambda: call(_api()))
+    async def _in_thread(self, ctx: FetchContext, call: Callable[[ModuleType], T]) -> T:
+        """`call` in a worker thread, holding one of the API host's slots (see HostLimits):
+        the requests of one call go one after another, so the run's per-host limit holds."""
+        api = await asyncio.to_thread(_api)
+        async with ctx.hosts.slot(self.options["api_url"]):
+            return await asyncio.to_thread(call, api)
 
 
 def _api() -> ModuleType:
