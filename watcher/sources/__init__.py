@@ -1,6 +1,6 @@
 """Source kinds, each in the module of its name, imported when a config first names it: a run
-pays only for the libraries of the kinds it uses (PyGithub, BeautifulSoup and pytoniq-core
-take tens of milliseconds each to import).
+pays only for the libraries of the kinds it uses (PyGithub and pytoniq-core take tens
+of milliseconds each to import).
 
 Adding a kind is one module `watcher/sources/<kind>.py` with a `@register`ed Source subclass,
 and its name in KINDS.

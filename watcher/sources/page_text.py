@@ -6,9 +6,10 @@ One logical line per block (headings as "# ...", list items as "- ...", table ro
 navigation, headers, footers, scripts, styles, hidden elements, comments, form inputs, and
 cache-busting query parameters in URLs.
 
-The walk is iterative (an explicit stack), so a page nested thousands of levels deep cannot hit
-Python's recursion limit, and text is gathered in lists joined once per line, so the work stays
-linear in the size of the page.
+The page is parsed by lxml (libxml2's HTML parser) and its element tree walked directly. The walk
+is iterative (an explicit stack), so a page nested thousands of levels deep cannot hit Python's
+recursion limit, and text is gathered in lists joined once per line, so the work stays linear in
+the size of the page.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-import soupsieve
-from bs4 import BeautifulSoup
-from bs4.element import NavigableString, PreformattedString, Tag
+from lxml import etree
 
 CACHE_BUSTING_PARAMS = frozenset(
     {"v", "ver", "version", "_", "t", "ts", "cb", "cachebuster", "hash", "rev"}
@@ -48,6 +47,18 @@ _LISTS = frozenset({"ul", "ol", "menu"})
 _CELLS = frozenset({"td", "th"})
 _NO_URL_SCHEMES = ("javascript:", "data:", "vbscript:", "about:", "blob:")
 MAIN_CANDIDATES = ("main", "article", '[role="main"]')
+# A <template>'s content is not part of the document: no content root is looked for inside one.
+_OUTSIDE_TEMPLATES = "[not(ancestor::template)]"
+# MAIN_CANDIDATES as XPath (the first match of each), so the default content needs no CSS library.
+_MAIN_XPATHS = tuple(
+    etree.XPath(f"descendant-or-self::{step}{_OUTSIDE_TEMPLATES}[1]")
+    for step in ("main", "article", "*[@role='main']")
+)
+# Words inside these are code, styles, unrendered templates or ruby annotations: not a title's.
+_NOT_TITLE_TEXT = frozenset({"script", "style", "template", "rt", "rp"})
+# Comments and processing instructions have events of their own, which carry their tails: the
+# text after them, which belongs to their parent.
+_EVENTS = ("start", "end", "comment", "pi")
 CODE_INDENT = "    "
 """Put before each line of a <pre> block (as Markdown does), so "# comment" in code never reads
 as a heading."""
@@ -74,14 +85,11 @@ def parse_page(html: str, selector: str = "", base_url: str = "") -> Page:
 
     Raises ValueError for a selector that is not valid CSS.
     """
-    try:
-        soup = BeautifulSoup(html, "lxml")
-    except UnicodeEncodeError:  # lone surrogates: not from a decoded response, but never crash
-        soup = BeautifulSoup(html.encode("utf-8", "replace").decode("utf-8"), "lxml")
-    base = _document_base(soup, base_url)
-    roots = _content_roots(soup, selector)
+    root = _parse(html)
+    base = _document_base(root, base_url)
+    roots = _content_roots(root, selector)
     text = "\n".join(_TextWriter(base).run(roots))
-    return Page(title=_title(soup), text=text, links=tuple(_links(soup, base)))
+    return Page(title=_title(root), text=text, links=tuple(_links(root, base)))
 
 
 def normalize_url(url: str, base_url: str = "") -> str | None:
@@ -106,41 +114,115 @@ def _is_cache_buster(pair: str) -> bool:
     return name in CACHE_BUSTING_PARAMS or name.startswith("utm_")
 
 
-def _document_base(soup: BeautifulSoup, base_url: str) -> str:
-    base_tag = soup.find("base", href=True)
-    if isinstance(base_tag, Tag):
-        resolved = normalize_url(str(base_tag["href"]), base_url)
+def _parse(html: str) -> etree._Element:
+    # A page decoded as "utf-8" rather than "utf-8-sig" keeps its byte-order mark: no text. And
+    # "replace": lone surrogates never come from a decoded response, but must not crash either.
+    data = html.removeprefix("\ufeff").encode("utf-8", "replace")
+    parser = _html_parser()
+    root = etree.fromstring(data, parser)
+    if any(error.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for error in parser.error_log):
+        # libxml2 builds no tree deeper than 2048 levels, but its parse events have no such
+        # limit: a deeper page is built from those (several times slower, so only when needed).
+        root = etree.fromstring(data, _html_parser(target=_EventTreeBuilder()))
+    return root if root is not None else etree.Element("html")  # blank or comment-only input
+
+
+def _html_parser(target: _EventTreeBuilder | None = None) -> etree.HTMLParser:
+    # Explicit UTF-8: lxml refuses a str that declares an encoding (<?xml ... encoding=...?>), and
+    # a <meta charset> must not re-decode text that is decoded already. huge_tree: the page is in
+    # memory already, and libxml2's size limits would only cut its text short. A new parser per
+    # page, because its error log is read afterwards (a shared one could hold another thread's).
+    return etree.HTMLParser(encoding="utf-8", huge_tree=True, target=target)
+
+
+class _EventTreeBuilder:
+    """A parser target building the tree from parse events, at any depth (see `_parse`)."""
+
+    def __init__(self) -> None:
+        self.builder = etree.TreeBuilder()
+        self.open: list[str] = []
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self.open.append(tag)
+        self.builder.start(tag, attrib)
+
+    def end(self, tag: str) -> None:
+        self.open.pop()
+        self.builder.end(tag)
+
+    def data(self, text: str) -> None:
+        self.builder.data(text)
+
+    def comment(self, text: str) -> None:
+        self.builder.comment(text)
+
+    def pi(self, target: str, data: str | None = None) -> None:
+        self.builder.pi(target, data)
+
+    def close(self) -> etree._Element:
+        # The parser sends no end for what is still open at the end of the page (an unknown
+        # tag, say); TreeBuilder would refuse to finish, while the tree is complete already.
+        while self.open:
+            self.builder.end(self.open.pop())
+        return self.builder.close()
+
+
+def _document_base(root: etree._Element, base_url: str) -> str:
+    base_tag = next((tag for tag in root.iter("base") if "href" in tag.attrib), None)
+    if base_tag is not None:
+        resolved = normalize_url(base_tag.get("href", ""), base_url)
         if resolved:
             return resolved
     return base_url
 
 
-def _content_roots(soup: BeautifulSoup, selector: str) -> list[Tag]:
+def _content_roots(root: etree._Element, selector: str) -> list[etree._Element]:
     if selector:
-        try:
-            return list(soup.select(selector))
-        except soupsieve.SelectorSyntaxError as exc:
-            raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from exc
-    for candidate in MAIN_CANDIDATES:
-        found = soup.select_one(candidate)
-        if found is not None:
-            return [found]
-    return [soup.body] if soup.body is not None else [soup]
+        return _select(root, selector)
+    for find in _MAIN_XPATHS:
+        found = find(root)
+        if found:
+            return found
+    body = next(root.iter("body"), None)
+    return [body if body is not None else root]
 
 
-def _title(soup: BeautifulSoup) -> str:
-    for tag in (soup.title, soup.find("h1")):
-        if isinstance(tag, Tag):
-            title = _collapse(tag.get_text(" "))
+def _select(root: etree._Element, selector: str) -> list[etree._Element]:
+    # Imported here: most pages have no selector, and start-up time matters.
+    from cssselect import HTMLTranslator, SelectorError
+
+    try:  # SelectorError covers both SelectorSyntaxError and ExpressionError
+        return root.xpath(f"({HTMLTranslator().css_to_xpath(selector)}){_OUTSIDE_TEMPLATES}")
+    except (SelectorError, etree.XPathError) as exc:  # XPathError: e.g. an unknown "ns|" prefix
+        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from exc
+
+
+def _title(root: etree._Element) -> str:
+    for tag in (next(root.iter("title"), None), next(root.iter("h1"), None)):
+        if tag is not None and next(tag.iterancestors(*_NOT_TITLE_TEXT), None) is None:
+            title = _collapse(" ".join(_title_strings(tag)))
             if title:
                 return title
     return ""
 
 
-def _links(soup: BeautifulSoup, base: str) -> Iterator[str]:
+def _title_strings(tag: etree._Element) -> Iterator[str]:
+    """The text pieces under `tag` in document order, leaving out those of _NOT_TITLE_TEXT."""
+    walk = etree.iterwalk(tag, events=_EVENTS)
+    for event, node in walk:
+        if event == "start":
+            if node.tag in _NOT_TITLE_TEXT:
+                walk.skip_subtree()
+            elif node.text:
+                yield node.text
+        elif node is not tag and node.tail:
+            yield node.tail
+
+
+def _links(root: etree._Element, base: str) -> Iterator[str]:
     seen: set[str] = set()
-    for tag in soup.find_all(("a", "area"), href=True):
-        url = normalize_url(str(tag["href"]), base)
+    for tag in root.iter("a", "area"):
+        url = normalize_url(tag.get("href", ""), base)
         if url and url.startswith(("http://", "https://")) and url not in seen:
             seen.add(url)
             yield url
@@ -150,10 +232,10 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _dropped(tag: Tag) -> bool:
-    if tag.name in DROPPED_TAGS or tag.has_attr("hidden"):
+def _dropped(tag: etree._Element) -> bool:
+    if tag.tag in DROPPED_TAGS or "hidden" in tag.attrib:
         return True
-    return str(tag.get("aria-hidden", "")).strip().lower() == "true"
+    return tag.get("aria-hidden", "").strip().lower() == "true"
 
 
 @dataclass
@@ -181,31 +263,41 @@ class _TextWriter:
         self.cells: list[list[str]] = []  # the outer buffers, saved while a cell is open
         self.links: list[_Link] = []
 
-    def run(self, roots: Iterable[Tag]) -> list[str]:
-        root_ids = {id(root) for root in roots}
-        done: set[int] = set()
+    def run(self, roots: Iterable[etree._Element]) -> list[str]:
+        root_set = set(roots)
+        done: set[etree._Element] = set()
         for root in roots:
-            if id(root) not in done:
-                self._walk(root, root_ids, done)
+            if root not in done:
+                self._walk(root, root_set, done)
         self._flush()
         return self.lines
 
-    def _walk(self, root: Tag, root_ids: set[int], done: set[int]) -> None:
-        stack: list[tuple[object, bool]] = [(root, False)]
-        while stack:
-            node, leaving = stack.pop()
-            if leaving:
-                self._leave(node)  # type: ignore[arg-type]
-            elif isinstance(node, Tag):
-                if id(node) in root_ids:
-                    done.add(id(node))
+    def _walk(
+        self, root: etree._Element, roots: set[etree._Element], done: set[etree._Element]
+    ) -> None:
+        # iterwalk keeps a stack, not Python's, and holds on to the open elements: lxml frees an
+        # element by climbing to the nearest one still held, which must stay one step away.
+        walk = etree.iterwalk(root, events=_EVENTS)
+        skipped = None  # after skip_subtree(), the dropped element's "end" is the next event
+        for event, node in walk:
+            if event == "start":
+                if node in roots:
+                    done.add(node)
                 elif _dropped(node):
+                    walk.skip_subtree()
+                    skipped = node
                     continue
                 self._enter(node)
-                stack.append((node, True))
-                stack.extend((child, False) for child in reversed(node.contents))
-            elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
-                self._text(str(node))
+                if node.text:
+                    self._text(node.text)
+                continue
+            if event == "end":
+                if node is skipped:
+                    skipped = None
+                else:
+                    self._leave(node.tag)
+            if node is not root and node.tail:  # the parent's text, kept when `node` is dropped
+                self._text(node.tail)
 
     # -- inline content --------------------------------------------------------------------
 
@@ -233,8 +325,8 @@ class _TextWriter:
 
     # -- structure ---------------------------------------------------------------------------
 
-    def _enter(self, tag: Tag) -> None:
-        name = tag.name
+    def _enter(self, tag: etree._Element) -> None:
+        name = tag.tag
         if self.pre is not None:
             if name == "br":
                 self.pre.append("\n")
@@ -246,11 +338,9 @@ class _TextWriter:
             self.pre = []
             self.pre_depth = 1
         elif name == "a":
-            self.links.append(
-                _Link(str(tag.get("href") or ""), self.buf, len(self.buf), self.generation)
-            )
+            self.links.append(_Link(tag.get("href", ""), self.buf, len(self.buf), self.generation))
         elif name == "img":
-            alt = _collapse(str(tag.get("alt") or ""))
+            alt = _collapse(tag.get("alt", ""))
             if alt:
                 self.buf.append(f" [image: {alt}] ")
         elif name == "br":
@@ -272,8 +362,7 @@ class _TextWriter:
             elif name in _HEADINGS:
                 self.prefix = self.continuation[-1] + _HEADINGS[name]
 
-    def _leave(self, tag: Tag) -> None:
-        name = tag.name
+    def _leave(self, name: str) -> None:
         if self.pre is not None:
             if name == "pre":
                 self.pre_depth -= 1
