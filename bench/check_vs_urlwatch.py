@@ -30,6 +30,7 @@ import math
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -289,7 +290,7 @@ class Row:
 
 
 def bench_size(site: SlowSite, program: Path, pages: int, hosts: int, per_host: int,
-               templates: list[str]) -> list[Row]:
+               templates: list[str], repeat: int) -> list[Row]:
     site.clear_pages()
     by_host: dict[int, list[str]] = {}
     htmls = []
@@ -312,14 +313,23 @@ def bench_size(site: SlowSite, program: Path, pages: int, hosts: int, per_host: 
     urls = [url for host in sorted(by_host) for url in by_host[host]]
     urls += [f"{base}/tme/s/cocoon", repo, f"{repo}/commits?per_page=100&sha=main",
              f"{repo}/releases?per_page=100", f"{repo}/tags?per_page=100"]
-    rows = []
-    with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as their_dir:
-        config = watcher_config(Path(ours_dir), site, by_host, per_host)
-        for label, floor in (("first", chain + parsing), ("second", chain)):
-            ours = check(config, Path(ours_dir))
-            theirs = urlwatch_run(program, Path(their_dir), urls)
-            rows.append(Row(pages, label, ours, theirs, floor))
-    return rows
+    runs: dict[str, tuple[list[Run], list[Run]]] = {"first": ([], []), "second": ([], [])}
+    for _ in range(repeat):  # each time in fresh folders: a first run, then a second
+        with (tempfile.TemporaryDirectory() as ours_dir,
+              tempfile.TemporaryDirectory() as their_dir):
+            config = watcher_config(Path(ours_dir), site, by_host, per_host)
+            for ours, theirs in runs.values():
+                ours.append(check(config, Path(ours_dir)))
+                theirs.append(urlwatch_run(program, Path(their_dir), urls))
+    floors = {"first": chain + parsing, "second": chain}
+    return [Row(pages, label, median_run(ours), median_run(theirs), floors[label])
+            for label, (ours, theirs) in runs.items()]
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The median time (this machine's timings wander by a tenth from one run to the next) and
+    the highest peak RSS of `runs`."""
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_rss_mb for r in runs), "")
 
 
 # --- the idle bot -------------------------------------------------------------------------------
@@ -451,6 +461,8 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=10)
     parser.add_argument("--per-host", type=int, default=PER_HOST,
                         help="watcher's http.per_host for these runs")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each tool per size; the median is printed")
     args = parser.parse_args()
     install_watcher()
     program = install_urlwatch()
@@ -461,13 +473,15 @@ def main() -> int:
           f"{args.latency * 1000:.0f} ms per response, watcher per_host = {args.per_host}, "
           f"{os.cpu_count()} cores")
     print("each N: the pages + a t.me preview + 4 GitHub API requests; 'first' records the "
-          "baseline, 'second' finds every page unchanged (304)")
+          "baseline, 'second' finds every page unchanged (304); times are the median of "
+          f"{args.repeat} runs in fresh folders, RSS the highest")
     header = (f"{'pages':>5}  {'run':<6}  {'ours s':>7}  {'urlwatch s':>10}  "
               f"{'ours/urlwatch':>13}  {'floor s':>7}  {'ours/floor':>10}  {'ours peak RSS':>13}")
     print(header)
     with SlowSite(args.hosts, args.latency) as site:
         for pages in args.pages:
-            for row in bench_size(site, program, pages, args.hosts, args.per_host, templates):
+            for row in bench_size(site, program, pages, args.hosts, args.per_host, templates,
+                                  args.repeat):
                 print(f"{row.pages:>5}  {row.run:<6}  {row.ours.seconds:>7.2f}  "
                       f"{row.theirs.seconds:>10.2f}  "
                       f"{row.ours.seconds / row.theirs.seconds:>13.2f}  {row.floor:>7.2f}  "

@@ -89,11 +89,13 @@ async def run_check(
     # request waits for a free one as long as it takes (each request has its own time limit)
     timeout = httpx.Timeout(config.http.timeout, pool=None)
     # what sources fetch is parsed in one thread beside the event loop (see sources.base.parse)
+    known = FactCache(rules, store.fact_cache())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as parser:
         async with httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=True,
                                      transport=HostPools(config.http.per_host)) as http:
             runs = await asyncio.gather(*(
-                _check_source(config, store, source, http, hosts, parser, rules, progress)
+                _check_source(config, store, source, http, hosts, parser, rules, known,
+                              progress)
                 for source in sources
             ))
             ton = await _ton_price(config, http)
@@ -101,7 +103,6 @@ async def run_check(
     result = digest.build(changes, [run.outcome for run in runs], now())
     result.alerts = _alerts(store, runs, config.checks.failure_alert_after, now())
     previous_facts = store.current_facts()
-    known = FactCache(rules, store.fact_cache())
     facts = sheet.build(_sheet_items(config, store, runs), rules, now().isoformat(),
                         previous_facts, known)
     result.moves = sheet.moves(previous_facts, facts, rules)
@@ -189,7 +190,7 @@ def _sheet_items(config: Config, store: Store, runs: list[_SourceRun]) -> list[t
 
 async def _check_source(config: Config, store: Store, source: Source, http: httpx.AsyncClient,
                         hosts: HostLimits, parser: Executor, rules: classify.Rules,
-                        progress: Progress | None) -> _SourceRun:
+                        known: FactCache, progress: Progress | None) -> _SourceRun:
     previous = store.current_items(source.name)
     retry = RetryPolicy(attempts=config.http.retries, max_wait=config.http.retry_max_wait)
     ctx = FetchContext(http=http, previous=previous, max_bytes=config.http.max_bytes, retry=retry,
@@ -205,6 +206,7 @@ async def _check_source(config: Config, store: Store, source: Source, http: http
     else:
         run = _compared(store, source, fetched, previous, _noise_filter(config, source), rules,
                         config.checks.suspect_shrink)
+    sheet.read_ahead(run.items, known)  # now, while the slower sources still wait on the network
     if progress:
         progress(run.outcome)
     return run

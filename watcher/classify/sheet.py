@@ -70,6 +70,14 @@ def build(items: Iterable[tuple[str, Item]], rules: Rules, now: str,
     return sheet
 
 
+def read_ahead(items: Iterable[Item], cache: FactCache) -> None:
+    """Read the facts of `items` into `cache` now, while other sources are still being
+    fetched, so that `build` finds them read."""
+    for item in items:
+        if item.kind in AUTHORITY:
+            _item_facts(item, cache)
+
+
 def _item_facts(item: Item, cache: FactCache) -> dict[str, Any]:
     if item.kind == "artifact":
         built = item.meta.get("last_modified") or item.meta.get("etag")
