@@ -88,8 +88,8 @@ async def run_check(
     # each host's connections are kept open for its next requests, http.per_host at most; a
     # request waits for a free one as long as it takes (each request has its own time limit)
     timeout = httpx.Timeout(config.http.timeout, pool=None)
-    # what sources fetch is parsed in one thread beside the event loop (see sources.base.parse)
     known = FactCache(rules, store.fact_cache())
+    # what sources fetch is parsed in one thread beside the event loop (see sources.base.parse)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as parser:
         async with httpx.AsyncClient(timeout=timeout, headers=headers, follow_redirects=True,
                                      transport=HostPools(config.http.per_host)) as http:
