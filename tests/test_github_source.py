@@ -258,27 +258,27 @@ async def test_the_three_lists_are_read_side_by_side(tmp_path, http, real_commit
 
 
 class CountedLimits(HostLimits):
-    """The run's per-host limit, counting how many slots were taken for what, and the most
-    held at once."""
+    """The run's per-host limit, counting how many slots were taken for what, whether asked
+    ahead of the queue, and the most held at once."""
 
     def __init__(self, per_host: int):
         super().__init__(per_host)
-        self.taken: list[str] = []
+        self.taken: list[tuple[str, bool]] = []
         self.held = self.peak = 0
 
-    def slot(self, url):
-        limits, semaphore = self, super().slot(url)
+    def slot(self, url, *, ahead=False):
+        limits, slot = self, super().slot(url, ahead=ahead)
 
         class Counted:
             async def __aenter__(self):
-                await semaphore.acquire()
-                limits.taken.append(str(url))
+                await slot.__aenter__()
+                limits.taken.append((str(url), ahead))
                 limits.held += 1
                 limits.peak = max(limits.peak, limits.held)
 
             async def __aexit__(self, *exc_info):
                 limits.held -= 1
-                semaphore.release()
+                await slot.__aexit__(*exc_info)
 
         return Counted()
 
@@ -290,7 +290,9 @@ async def test_the_api_host_counts_against_the_runs_per_host_limit(tmp_path, htt
         limits = CountedLimits(per_host=1)
         fetched = await source(server).fetch(FetchContext(http=http, hosts=limits))
     assert len(fetched.items) == 3 and len(server.requests) == 4
-    assert limits.taken == [f"{server.base_url}/github"] * 4  # the repository, then each list
+    # the repository, then each list; all ahead of other requests to the host, as a run's
+    # longest chain of requests one after another
+    assert limits.taken == [(f"{server.base_url}/github", True)] * 4
     assert limits.peak == 1  # one at a time, as the limit says
 
 
