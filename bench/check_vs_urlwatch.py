@@ -8,7 +8,7 @@ each made unique, with an ETag and Last-Modified), plus a t.me channel preview a
 API of the recorded demo. For each N it runs, in fresh folders, `watcher check` twice (the first
 run records the baseline, the second finds every page unchanged: conditional requests answered
 304) and urlwatch twice with its default settings on a job file for the same URLs (the pages,
-the channel preview and the four GitHub API addresses). urlwatch is installed from PyPI into
+the channel preview and the three GitHub API addresses). urlwatch is installed from PyPI into
 bench/.venv (git-ignored), never into the project's environment; the watcher is timed as a
 user runs it: installed (`pip install .`, no test extras) into bench/.venv-watcher (git-ignored).
 
@@ -53,8 +53,7 @@ URLWATCH_VENV = ROOT / "bench" / ".venv"
 WATCHER_VENV = ROOT / "bench" / ".venv-watcher"
 WATCHER = [str(WATCHER_VENV / "bin" / "watcher")]
 URLWATCH = "urlwatch==2.29"
-GITHUB_CHAIN = 2  # the repository, then its commits, releases and tags side by side
-GITHUB_REQUESTS = 4
+GITHUB_REQUESTS = 3  # the repository's commits, releases and tags, side by side
 RUN_TIMEOUT = 600  # seconds: no run of either tool may take longer
 IDLE_SECONDS = 8.0
 LAST_MODIFIED = "Mon, 23 Nov 2026 09:00:00 GMT"
@@ -307,11 +306,11 @@ def bench_size(site: SlowSite, program: Path, pages: int, hosts: int, per_host: 
     for html in htmls:
         parse_page(html)
     parsing = time.perf_counter() - start
-    chain = max(rounds, GITHUB_CHAIN) * site.latency
+    chain = rounds * site.latency
     base = site.bases[0]
     repo = f"{base}/github/repos/TelegramMessenger/cocoon"
     urls = [url for host in sorted(by_host) for url in by_host[host]]
-    urls += [f"{base}/tme/s/cocoon", repo, f"{repo}/commits?per_page=100&sha=main",
+    urls += [f"{base}/tme/s/cocoon", f"{repo}/commits?per_page=100",
              f"{repo}/releases?per_page=100", f"{repo}/tags?per_page=100"]
     runs: dict[str, tuple[list[Run], list[Run]]] = {"first": ([], []), "second": ([], [])}
     for _ in range(repeat):  # each time in fresh folders: a first run, then a second
@@ -472,8 +471,9 @@ def main() -> int:
     print(f"watcher check vs {version}: {args.hosts} hosts on 127.0.0.1, "
           f"{args.latency * 1000:.0f} ms per response, watcher per_host = {args.per_host}, "
           f"{os.cpu_count()} cores")
-    print("each N: the pages + a t.me preview + 4 GitHub API requests; 'first' records the "
-          "baseline, 'second' finds every page unchanged (304); times are the median of "
+    print(f"each N: the pages + a t.me preview + {GITHUB_REQUESTS} GitHub API requests; "
+          "'first' records the baseline, 'second' finds every page unchanged (304); times are "
+          "the median of "
           f"{args.repeat} runs in fresh folders, RSS the highest")
     header = (f"{'pages':>5}  {'run':<6}  {'ours s':>7}  {'urlwatch s':>10}  "
               f"{'ours/urlwatch':>13}  {'floor s':>7}  {'ours/floor':>10}  {'ours peak RSS':>13}")

@@ -174,11 +174,11 @@ async def test_a_slot_asked_ahead_is_served_before_those_already_waiting():
     await asyncio.sleep(0)
     waiting = [asyncio.create_task(request(name)) for name in ("page 1", "page 2")]
     await asyncio.sleep(0)
-    waiting.append(asyncio.create_task(request("chain", ahead=True)))
+    waiting.append(asyncio.create_task(request("late", ahead=True)))
     await asyncio.sleep(0)
     go.set()
     await asyncio.gather(holder, *waiting)
-    assert order == ["holder", "chain", "page 1", "page 2"]
+    assert order == ["holder", "late", "page 1", "page 2"]
 
 
 async def test_a_waiter_cancelled_in_the_queue_or_as_it_is_served_costs_no_slot():

@@ -72,7 +72,7 @@ def commit_pages(commits: list[dict]) -> tuple[dict[str, Any], list[dict]]:
     for number, page in enumerate(pages, start=1):
         name = f"github/commits_p{number}.json"
         files[name] = page
-        query = {"sha": "main", "per_page": str(PER_PAGE)}
+        query = {"per_page": str(PER_PAGE)}
         path = f"{PATH}/commits"
         if number > 1:
             query["page"] = str(number)
@@ -86,7 +86,7 @@ def commit_pages(commits: list[dict]) -> tuple[dict[str, Any], list[dict]]:
 
 def link_header(number: int, last: int) -> str:
     def url(page: int) -> str:
-        return f"{API}/repositories/{REPO_ID}/commits?sha=main&per_page={PER_PAGE}&page={page}"
+        return f"{API}/repositories/{REPO_ID}/commits?per_page={PER_PAGE}&page={page}"
 
     links = []
     if number > 1:
@@ -106,13 +106,8 @@ def github_week(
     tags: Sequence[dict] = (),
 ) -> None:
     files, routes = commit_pages(commits)
-    files |= {
-        "github/repo.json": json.loads((FIXTURES / "repo_cocoon.json").read_text("utf-8")),
-        "github/releases.json": list(releases),
-        "github/tags.json": list(tags),
-    }
+    files |= {"github/releases.json": list(releases), "github/tags.json": list(tags)}
     routes += [
-        route(PATH, "github/repo.json"),
         route(f"{PATH}/releases", "github/releases.json", {"per_page": str(PER_PAGE)}),
         route(f"{PATH}/tags", "github/tags.json", {"per_page": str(PER_PAGE)}),
     ]
@@ -226,11 +221,10 @@ async def test_first_run_records_the_real_cocoon_history(tmp_path, http, real_co
     }
     assert sum(i.meta["parents"] == 2 for i in fetched.items) == 7  # the 7 real merge commits
     assert fetched.items[-1].meta["parents"] == 0
-    # one request per list, none per commit: only fields of the list response are read; the
-    # repository first, then the three lists side by side
-    assert paths(server)[0] == PATH
-    assert sorted(paths(server)[1:]) == [
-        f"{PATH}/commits?per_page=100&sha=main",
+    # one request per list, none per commit: only fields of the list response are read; none
+    # for the repository itself (the commits listed are its default branch's)
+    assert sorted(paths(server)) == [
+        f"{PATH}/commits?per_page=100",
         f"{PATH}/releases?per_page=100",
         f"{PATH}/tags?per_page=100",
     ]
@@ -244,13 +238,13 @@ async def test_the_three_lists_are_read_side_by_side(tmp_path, http, real_commit
         releases = server.hold(f"{PATH}/releases")
         fetching = asyncio.create_task(source(server).fetch(FetchContext(http=http)))
         deadline = time.monotonic() + 10
-        while len(server.requests) < 4 and time.monotonic() < deadline:
+        while len(server.requests) < 3 and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        asked_while_releases_held = sorted(paths(server)[1:])
+        asked_while_releases_held = sorted(paths(server))
         releases.set()
         fetched = await fetching
     assert asked_while_releases_held == [
-        f"{PATH}/commits?per_page=100&sha=main",
+        f"{PATH}/commits?per_page=100",
         f"{PATH}/releases?per_page=100",
         f"{PATH}/tags?per_page=100",
     ]
@@ -289,10 +283,8 @@ async def test_the_api_host_counts_against_the_runs_per_host_limit(tmp_path, htt
     with ReplayServer(tmp_path) as server:
         limits = CountedLimits(per_host=1)
         fetched = await source(server).fetch(FetchContext(http=http, hosts=limits))
-    assert len(fetched.items) == 3 and len(server.requests) == 4
-    # the repository, then each list; all ahead of other requests to the host, as a run's
-    # longest chain of requests one after another
-    assert limits.taken == [(f"{server.base_url}/github", True)] * 4
+    assert len(fetched.items) == 3 and len(server.requests) == 3
+    assert limits.taken == [(f"{server.base_url}/github", True)] * 3  # each list, asked ahead
     assert limits.peak == 1  # one at a time, as the limit says
 
 
@@ -323,7 +315,7 @@ async def test_second_run_returns_exactly_the_new_commits(tmp_path, http, real_c
     assert second[0].title == "week2 change 2"
     assert second[0].text == "week2 change 2\n\nSimulated for the tests."
     commit_requests = [p for p in paths(server) if "/commits" in p]
-    assert commit_requests == [f"{PATH}/commits?per_page=100&sha=main"]
+    assert commit_requests == [f"{PATH}/commits?per_page=100"]
 
 
 async def test_pagination_stops_on_the_page_holding_a_known_sha(tmp_path, http, real_commits):
@@ -335,8 +327,8 @@ async def test_pagination_stops_on_the_page_holding_a_known_sha(tmp_path, http, 
 
     assert [i.key for i in items] == [f"commit:{c['sha']}" for c in newer]
     assert [p for p in paths(server) if "/commits" in p] == [
-        f"{PATH}/commits?per_page=100&sha=main",
-        f"/github/repositories/{REPO_ID}/commits?page=2&per_page=100&sha=main",
+        f"{PATH}/commits?per_page=100",
+        f"/github/repositories/{REPO_ID}/commits?page=2&per_page=100",
     ]
 
 
@@ -471,7 +463,7 @@ async def test_token_is_sent_only_as_the_authorization_header(
         items = await fetch(source(server), http)
 
     sent = [headers.get("Authorization") for _, _, headers in server.requests]
-    assert sent == [f"token {TOKEN}" if token else None] * 4
+    assert sent == [f"token {TOKEN}" if token else None] * 3
     assert not leaks(items, TOKEN)
 
 
@@ -488,10 +480,12 @@ async def test_token_env_names_the_variable(tmp_path, http, real_commits, monkey
 
 
 def error_week(root: Path, status: int, body: Path, headers: dict[str, str] | None = None) -> None:
-    """Every request for the repository itself gets this answer."""
-    spec = route(PATH, "github/error.json", status=status)
-    spec["headers"] = headers or dict(JSON)
-    write_week(root, 1, {"github/error.json": body.read_bytes()}, [spec])
+    """Every list of the repository gets this answer."""
+    specs = [route(f"{PATH}/{name}", "github/error.json", {"per_page": str(PER_PAGE)},
+                   status=status) for name in ("commits", "releases", "tags")]
+    for spec in specs:
+        spec["headers"] = headers or dict(JSON)
+    write_week(root, 1, {"github/error.json": body.read_bytes()}, specs)
 
 
 async def test_missing_repository_is_source_gone(tmp_path, http):
@@ -522,7 +516,7 @@ async def test_rate_limit_fails_at_once_and_names_the_token_variable(
     assert "reset time not given" in message  # the 2013 answer has no X-RateLimit-Reset
     assert "GITHUB_TOKEN" in message
     assert TOKEN not in message
-    assert len(server.requests) == 1  # not retried
+    assert len(server.requests) == 3  # once for each list: not retried
     assert sleeps == []
 
 
@@ -554,8 +548,8 @@ async def test_server_errors_are_retried_briefly_then_reported(tmp_path, http, s
         await source(server).fetch(FetchContext(http=http, retry=THREE_TRIES))
 
     assert str(caught.value) == f"github {REPO}: HTTP 503 Service Unavailable"
-    assert len(server.requests) == 3  # the first try and two retries
-    assert len(sleeps) == 2 and max(sleeps) <= 1.0
+    assert len(server.requests) == 3 * 3  # each list: the first try and two retries
+    assert len(sleeps) == 3 * 2 and max(sleeps) <= 1.0
 
 
 async def test_a_cut_off_answer_is_a_fetch_error(tmp_path, http, real_commits):
@@ -576,7 +570,7 @@ async def test_unreachable_server_is_a_fetch_error(tmp_path, http, sleeps):
         await closed.fetch(FetchContext(http=http, retry=THREE_TRIES))
 
     assert str(caught.value) == f"github {REPO}: ConnectionError"
-    assert len(sleeps) == 2
+    assert len(sleeps) == 3 * 2  # each list: two waits between its three tries
 
 
 # --- the recorded demo weeks ---------------------------------------------------------------------
@@ -595,9 +589,7 @@ async def test_demo_weeks_bring_the_new_commit_and_release(http):
     assert release_item.title == "COCOON worker v1.0.0"
     assert "H200" in release_item.text and "Docker client" in release_item.text
     assert "\r" not in release_item.text
-    assert [p for p in paths(server) if "/commits" in p] == [
-        f"{PATH}/commits?per_page=100&sha=main"
-    ] * 2
+    assert [p for p in paths(server) if "/commits" in p] == [f"{PATH}/commits?per_page=100"] * 2
 
 
 async def test_a_commit_listing_that_suddenly_is_empty_is_a_fetch_problem(

@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 from watcher.roi import RoiInputError, RoiSettings, Scenario, parse_share
 from watcher.sources import kind_names, source_kind
 

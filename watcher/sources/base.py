@@ -66,9 +66,9 @@ class HostLimits:
 
     def slot(self, url: str | httpx.URL, *, ahead: bool = False) -> AbstractAsyncContextManager:
         """Hold this (`async with`) around one request to `url`, its body included. Slots go
-        in turn, except that those asked `ahead` go first: a step of a chain of requests (as
-        GitHub's: the repository, then its lists) holds up the run longer than any one of many
-        independent pages."""
+        in turn, except that those asked `ahead` go first: a request that could not be asked
+        sooner (GitHub's wait for PyGithub's import) need not also wait behind every page
+        queued meanwhile."""
         parts = urlsplit(str(url))
         key = (parts.scheme.lower(), parts.netloc.lower())
         if key not in self._slots:

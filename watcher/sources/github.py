@@ -1,11 +1,12 @@
 """GitHub: the commits on a repository's default branch, its releases and its tags, via PyGithub.
 
-PyGithub is synchronous (requests), so it runs in worker threads: first the repository (which
-names the default branch, and says at once when the repository is gone or the token refused),
-then its three lists side by side, each through a client of its own (a PyGithub client is not
-safe to share between threads). Commits are walked newest first only down to the first one
-already stored; releases and tags are read whole, up to their caps. Everything that touches
-PyGithub is in `github_api`, imported by the first worker thread (see `_api`).
+PyGithub is synchronous (requests), so it runs in worker threads: the three lists side by side,
+each through a client of its own (a PyGithub client is not safe to share between threads). The
+commits are the default branch's, which GitHub lists when no branch is named, so no list waits
+for an answer about the repository (a repository gone or a token refused fails each list the
+same way). Commits are walked newest first only down to the first one already stored; releases
+and tags are read whole, up to their caps. Everything that touches PyGithub is in
+`github_api`, imported by the first worker thread (see `_api`).
 """
 
 from __future__ import annotations
@@ -52,10 +53,8 @@ class GitHubSource(Source):
     async def fetch(self, ctx: FetchContext) -> Fetched:
         known = known_shas(ctx.previous)
         options, retry = self.options, ctx.retry
-        branch, full_name = await self._in_thread(ctx, lambda api: api.branch(options, retry))
         lists = await asyncio.gather(
-            self._in_thread(ctx, lambda api: api.commits(options, retry, known, branch,
-                                                         full_name)),
+            self._in_thread(ctx, lambda api: api.commits(options, retry, known)),
             self._in_thread(ctx, lambda api: api.releases(options, retry)),
             self._in_thread(ctx, lambda api: api.tags(options, retry)),
             return_exceptions=True,
@@ -71,9 +70,10 @@ class GitHubSource(Source):
         return Fetched(items, covers=lambda item: covers(item) and item.key not in release_tags)
 
     async def _in_thread(self, ctx: FetchContext, call: Callable[[ModuleType], T]) -> T:
-        """`call` in a worker thread, holding one of the API host's slots (see HostLimits),
-        asked ahead of the queue: the repository, then its lists, is a run's longest chain.
-        The requests of one call go one after another, so the run's per-host limit holds."""
+        """`call` in a worker thread, holding one of the API host's slots (see HostLimits).
+        The slot is asked ahead of the queue: these requests can only start once PyGithub is
+        imported, and behind every page queued meanwhile the source that started last would
+        end last. The requests of one call go one after another, so the per-host limit holds."""
         api = await asyncio.to_thread(_api)
         async with ctx.hosts.slot(self.options["api_url"], ahead=True):
             return await asyncio.to_thread(call, api)

@@ -40,34 +40,26 @@ from watcher.sources.github import (
 )
 
 
-def branch(options: Mapping[str, Any], retry: RetryPolicy) -> tuple[str, str]:
-    """The repository's default branch and full name (one request)."""
+def commits(options: Mapping[str, Any], retry: RetryPolicy, known: set[str]) -> list[Item]:
     with _client(options, retry) as gh:
-        repo = gh.get_repo(options["repo"])
-        return repo.default_branch, repo.full_name
-
-
-def commits(options: Mapping[str, Any], retry: RetryPolicy, known: set[str], branch: str,
-            full_name: str) -> list[Item]:
-    with _client(options, retry, lazy=True) as gh:
-        return commit_items(gh.get_repo(options["repo"]), known, options["max_commits"], branch,
-                            full_name)
+        return commit_items(gh.get_repo(options["repo"]), known, options["max_commits"],
+                            options["repo"])
 
 
 def releases(options: Mapping[str, Any], retry: RetryPolicy) -> list[Item]:
-    with _client(options, retry, lazy=True) as gh:
+    with _client(options, retry) as gh:
         return release_items(gh.get_repo(options["repo"]), options["max_releases"])
 
 
 def tags(options: Mapping[str, Any], retry: RetryPolicy) -> list[Item]:
-    with _client(options, retry, lazy=True) as gh:
+    with _client(options, retry) as gh:
         return tag_items(gh.get_repo(options["repo"]), options["repo"], options["max_tags"])
 
 
 @contextmanager
-def _client(options: Mapping[str, Any], retry: RetryPolicy, lazy: bool = False) -> Iterator[Github]:
-    """A client of its own, its errors worded for people. A `lazy` client's get_repo sends no
-    request: the repository is only a place to ask."""
+def _client(options: Mapping[str, Any], retry: RetryPolicy) -> Iterator[Github]:
+    """A client of its own, its errors worded for people. It is lazy: get_repo sends no
+    request, the repository is only a place to ask."""
     token = os.environ.get(options["token_env"])
     try:
         with Github(
@@ -78,7 +70,7 @@ def _client(options: Mapping[str, Any], retry: RetryPolicy, lazy: bool = False) 
             timeout=math.ceil(options["timeout"]),
             retry=retry_policy(retry),
             seconds_between_requests=None,
-            lazy=lazy,
+            lazy=True,
         ) as gh:
             yield gh
     except (GithubException, requests.RequestException, json.JSONDecodeError) as exc:
@@ -101,15 +93,14 @@ def retry_policy(policy: RetryPolicy) -> Retry:
     )
 
 
-def commit_items(repo: Repository, known: set[str], limit: int, branch: str | None = None,
-                 full_name: str | None = None) -> list[Item]:
-    """The default branch (or `branch`), newest first, down to the first stored commit or
-    `limit` commits."""
+def commit_items(repo: Repository, known: set[str], limit: int, name: str) -> list[Item]:
+    """The default branch (GitHub's answer when no branch is named), newest first, down to the
+    first stored commit or `limit` commits."""
     items: list[Item] = []
     listed = False
     try:
         # islice stops before asking for the next page once `limit` is reached
-        for commit in islice(repo.get_commits(sha=branch or repo.default_branch), limit):
+        for commit in islice(repo.get_commits(), limit):
             listed = True
             if commit.sha in known:
                 break
@@ -119,8 +110,8 @@ def commit_items(repo: Repository, known: set[str], limit: int, branch: str | No
             raise
     if known and not listed:
         # history is append-only: a listing that suddenly has nothing is a broken answer
-        raise FetchError(f"github {full_name or repo.full_name}: the commit listing came back "
-                         f"empty ({len(known)} commits stored); keeping the last good copy")
+        raise FetchError(f"github {name}: the commit listing came back empty "
+                         f"({len(known)} commits stored); keeping the last good copy")
     return items
 
 
