@@ -159,57 +159,6 @@ async def test_requests_to_one_host_never_exceed_its_limit_across_sources():
     assert first.peak == second.peak == 3  # concurrent, and never more than the limit
 
 
-async def test_a_slot_asked_ahead_is_served_before_those_already_waiting():
-    hosts = HostLimits(per_host=1)
-    order: list[str] = []
-    go = asyncio.Event()
-
-    async def request(name: str, ahead: bool = False, hold: bool = False) -> None:
-        async with hosts.slot(URL, ahead=ahead):
-            order.append(name)
-            if hold:
-                await go.wait()
-
-    holder = asyncio.create_task(request("holder", hold=True))
-    await asyncio.sleep(0)
-    waiting = [asyncio.create_task(request(name)) for name in ("page 1", "page 2")]
-    await asyncio.sleep(0)
-    waiting.append(asyncio.create_task(request("late", ahead=True)))
-    await asyncio.sleep(0)
-    go.set()
-    await asyncio.gather(holder, *waiting)
-    assert order == ["holder", "late", "page 1", "page 2"]
-
-
-async def test_a_waiter_cancelled_in_the_queue_or_as_it_is_served_costs_no_slot():
-    hosts = HostLimits(per_host=1)
-    served: list[str] = []
-    go = asyncio.Event()
-
-    async def request(name: str, hold: bool = False) -> None:
-        async with hosts.slot(URL):
-            served.append(name)
-            if hold:
-                await go.wait()
-
-    holder = asyncio.create_task(request("holder", hold=True))
-    await asyncio.sleep(0)
-    queued, handed, last = (asyncio.create_task(request(n)) for n in ("queued", "handed", "last"))
-    await asyncio.sleep(0)
-    queued.cancel()  # while it waits in the queue
-    go.set()
-    await asyncio.sleep(0)  # the holder leaves: its slot is handed to the next waiter...
-    handed.cancel()  # ...which is cancelled before it could run, and must pass the slot on
-    async with asyncio.timeout(5):  # a lost slot would leave `last` waiting for ever
-        await asyncio.gather(holder, last)
-    for task in (queued, handed):
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    assert served == ["holder", "last"]
-    async with hosts.slot(URL):  # and the one slot is free again, not lost on the way
-        pass
-
-
 async def test_a_304_is_returned_at_once_with_no_text(clock):
     async with respx.mock as mock, httpx.AsyncClient() as http:
         route = mock.get(URL).mock(return_value=httpx.Response(304, headers={"ETag": '"a"'}))

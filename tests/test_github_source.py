@@ -252,27 +252,27 @@ async def test_the_three_lists_are_read_side_by_side(tmp_path, http, real_commit
 
 
 class CountedLimits(HostLimits):
-    """The run's per-host limit, counting how many slots were taken for what, whether asked
-    ahead of the queue, and the most held at once."""
+    """The run's per-host limit, counting how many slots were taken for what, and the most
+    held at once."""
 
     def __init__(self, per_host: int):
         super().__init__(per_host)
-        self.taken: list[tuple[str, bool]] = []
+        self.taken: list[str] = []
         self.held = self.peak = 0
 
-    def slot(self, url, *, ahead=False):
-        limits, slot = self, super().slot(url, ahead=ahead)
+    def slot(self, url):
+        limits, semaphore = self, super().slot(url)
 
         class Counted:
             async def __aenter__(self):
-                await slot.__aenter__()
-                limits.taken.append((str(url), ahead))
+                await semaphore.acquire()
+                limits.taken.append(str(url))
                 limits.held += 1
                 limits.peak = max(limits.peak, limits.held)
 
             async def __aexit__(self, *exc_info):
                 limits.held -= 1
-                await slot.__aexit__(*exc_info)
+                semaphore.release()
 
         return Counted()
 
@@ -284,7 +284,7 @@ async def test_the_api_host_counts_against_the_runs_per_host_limit(tmp_path, htt
         limits = CountedLimits(per_host=1)
         fetched = await source(server).fetch(FetchContext(http=http, hosts=limits))
     assert len(fetched.items) == 3 and len(server.requests) == 3
-    assert limits.taken == [(f"{server.base_url}/github", True)] * 3  # each list, asked ahead
+    assert limits.taken == [f"{server.base_url}/github"] * 3  # one for each list
     assert limits.peak == 1  # one at a time, as the limit says
 
 

@@ -10,10 +10,8 @@ import asyncio
 import itertools
 import ssl
 from abc import ABC, abstractmethod
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
@@ -62,58 +60,15 @@ class HostLimits:
 
     def __init__(self, per_host: int = PER_HOST):
         self.per_host = per_host
-        self._slots: dict[tuple[str, str], _Slots] = {}
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
 
-    def slot(self, url: str | httpx.URL, *, ahead: bool = False) -> AbstractAsyncContextManager:
-        """Hold this (`async with`) around one request to `url`, its body included. Slots go
-        in turn, except that those asked `ahead` go first: a request that could not be asked
-        sooner (GitHub's wait for PyGithub's import) need not also wait behind every page
-        queued meanwhile."""
+    def slot(self, url: str | httpx.URL) -> asyncio.Semaphore:
+        """Hold this (`async with`) around one request to `url`, its body included."""
         parts = urlsplit(str(url))
         key = (parts.scheme.lower(), parts.netloc.lower())
         if key not in self._slots:
-            self._slots[key] = _Slots(self.per_host)
-        return self._slots[key].hold(ahead)
-
-
-class _Slots:
-    """One host's slots: a semaphore with two queues, the `ahead` one served first."""
-
-    def __init__(self, size: int):
-        self._free = size
-        self._queues: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
-
-    @asynccontextmanager
-    async def hold(self, ahead: bool) -> AsyncIterator[None]:
-        await self._take(self._queues[0 if ahead else 1])
-        try:
-            yield
-        finally:
-            self._give_back()
-
-    async def _take(self, queue: deque[asyncio.Future[None]]) -> None:
-        if self._free:  # a free slot means nobody waits: a freed slot goes to a waiter first
-            self._free -= 1
-            return
-        turn = asyncio.get_running_loop().create_future()
-        queue.append(turn)
-        try:
-            await turn
-        except asyncio.CancelledError:
-            # a turn cancelled while queued stays there until _give_back passes over it; one
-            # handed a slot in the same moment it was cancelled passes the slot on
-            if not turn.cancelled():
-                self._give_back()
-            raise
-
-    def _give_back(self) -> None:
-        for queue in self._queues:
-            while queue:
-                turn = queue.popleft()
-                if not turn.done():  # a cancelled waiter is passed over
-                    turn.set_result(None)
-                    return
-        self._free += 1
+            self._slots[key] = asyncio.Semaphore(self.per_host)
+        return self._slots[key]
 
 
 class HostPools(httpx.AsyncBaseTransport):

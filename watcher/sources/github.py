@@ -70,12 +70,10 @@ class GitHubSource(Source):
         return Fetched(items, covers=lambda item: covers(item) and item.key not in release_tags)
 
     async def _in_thread(self, ctx: FetchContext, call: Callable[[ModuleType], T]) -> T:
-        """`call` in a worker thread, holding one of the API host's slots (see HostLimits).
-        The slot is asked ahead of the queue: these requests can only start once PyGithub is
-        imported, and behind every page queued meanwhile the source that started last would
-        end last. The requests of one call go one after another, so the per-host limit holds."""
+        """`call` in a worker thread, holding one of the API host's slots (see HostLimits):
+        the requests of one call go one after another, so the run's per-host limit holds."""
         api = await asyncio.to_thread(_api)
-        async with ctx.hosts.slot(self.options["api_url"], ahead=True):
+        async with ctx.hosts.slot(self.options["api_url"]):
             return await asyncio.to_thread(call, api)
 
 
