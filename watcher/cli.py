@@ -32,6 +32,9 @@ EXIT_OK, EXIT_ALL_FAILED, EXIT_USAGE = 0, 1, 2
 
 def entry() -> None:
     """The `watcher` command: `main`, then exit."""
+    # What the imports built lives as long as the process: left out of every collection, a
+    # check of a hundred pages spends ~25 ms less collecting (one full collection less)
+    gc.freeze()
     code = main()
     # Objects the collector would only find to free as the process ends: the OS frees them
     # anyway, and that last full collection takes ~60 ms after a check of a hundred pages.
