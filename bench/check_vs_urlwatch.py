@@ -17,18 +17,22 @@ given the per-host limit, on the busiest host — host 0 also serves the channel
 GitHub API — times the latency, plus the time to parse the pages the run reads: all on the first
 run, none on the second), the peak RSS of `watcher check` and of the idle bot
 (`watcher run` for a few seconds against a stand-in Telegram Bot API on 127.0.0.1), and the time
-to diff and classify a 1 MB page pair with 1,000 changed lines. Every server and loop here is
-bounded and talks to 127.0.0.1 only.
+to diff and classify a 1 MB page pair with 1,000 changed lines. Beside the floor it prints
+what a bare asyncio client takes for the same requests under the same per-host limit ('bare':
+raw sockets, nothing imported, parsed or stored), which also counts the slow site's own work
+on this machine. Every server and loop here is bounded and talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import math
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -39,6 +43,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from watcher import classify, diff
 from watcher.classify.changes import classify as classify_changes
@@ -286,6 +291,7 @@ class Row:
     ours: Run
     theirs: Run
     floor: float
+    bare: float
 
 
 def bench_size(site: SlowSite, program: Path, pages: int, hosts: int, per_host: int,
@@ -312,6 +318,7 @@ def bench_size(site: SlowSite, program: Path, pages: int, hosts: int, per_host: 
     urls = [url for host in sorted(by_host) for url in by_host[host]]
     urls += [f"{base}/tme/s/cocoon", f"{repo}/commits?per_page=100",
              f"{repo}/releases?per_page=100", f"{repo}/tags?per_page=100"]
+    bare = statistics.median(bare_client(urls, per_host) for _ in range(repeat))
     runs: dict[str, tuple[list[Run], list[Run]]] = {"first": ([], []), "second": ([], [])}
     for _ in range(repeat):  # each time in fresh folders: a first run, then a second
         with (tempfile.TemporaryDirectory() as ours_dir,
@@ -321,8 +328,41 @@ def bench_size(site: SlowSite, program: Path, pages: int, hosts: int, per_host: 
                 ours.append(check(config, Path(ours_dir)))
                 theirs.append(urlwatch_run(program, Path(their_dir), urls))
     floors = {"first": chain + parsing, "second": chain}
-    return [Row(pages, label, median_run(ours), median_run(theirs), floors[label])
+    return [Row(pages, label, median_run(ours), median_run(theirs), floors[label], bare)
             for label, (ours, theirs) in runs.items()]
+
+
+def bare_client(urls: list[str], per_host: int) -> float:
+    """Seconds a bare asyncio client takes to GET `urls` on kept-alive connections, `per_host`
+    to a host, reading each body and nothing more: what the slow site allows when nothing is
+    imported, started, parsed or stored (its own threads' work shows here, and not in the floor).
+    """
+    queues: dict[tuple[str, int], list[str]] = {}
+    for url in urls:
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        queues.setdefault((parts.hostname or "", parts.port or 80), []).append(target)
+
+    async def connection(host: str, port: int, queue: list[str]) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while queue:  # each URL is taken once: as many requests as URLs, no more
+                writer.write(f"GET {queue.pop(0)} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n"
+                             .encode())
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length: *(\d+)", head)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+        finally:
+            writer.close()
+
+    async def all_hosts() -> None:
+        await asyncio.gather(*(connection(host, port, queue)
+                               for (host, port), queue in queues.items()
+                               for _ in range(per_host)))
+
+    start = time.perf_counter()
+    asyncio.run(asyncio.wait_for(all_hosts(), RUN_TIMEOUT))
+    return time.perf_counter() - start
 
 
 def median_run(runs: list[Run]) -> Run:
@@ -476,7 +516,8 @@ def main() -> int:
           "the median of "
           f"{args.repeat} runs in fresh folders, RSS the highest")
     header = (f"{'pages':>5}  {'run':<6}  {'ours s':>7}  {'urlwatch s':>10}  "
-              f"{'ours/urlwatch':>13}  {'floor s':>7}  {'ours/floor':>10}  {'ours peak RSS':>13}")
+              f"{'ours/urlwatch':>13}  {'floor s':>7}  {'ours/floor':>10}  {'bare s':>6}  "
+              f"{'ours peak RSS':>13}")
     print(header)
     with SlowSite(args.hosts, args.latency) as site:
         for pages in args.pages:
@@ -485,7 +526,7 @@ def main() -> int:
                 print(f"{row.pages:>5}  {row.run:<6}  {row.ours.seconds:>7.2f}  "
                       f"{row.theirs.seconds:>10.2f}  "
                       f"{row.ours.seconds / row.theirs.seconds:>13.2f}  {row.floor:>7.2f}  "
-                      f"{row.ours.seconds / row.floor:>10.2f}  "
+                      f"{row.ours.seconds / row.floor:>10.2f}  {row.bare:>6.2f}  "
                       f"{row.ours.peak_rss_mb:>10.0f} MB", flush=True)
         bot, requests = idle_bot(site, templates, args.hosts, args.per_host)
     start = min(timed([*WATCHER, "--version"], WATCHER_VENV).seconds
