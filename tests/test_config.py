@@ -192,3 +192,10 @@ def test_per_host_limit_defaults_to_four_and_must_be_a_whole_number(tmp_path):
         with pytest.raises(ConfigError) as caught:
             config.load(write(tmp_path, f"[http]\nper_host = {bad}\n" + MINIMAL))
         assert caught.value.key == "http.per_host"
+
+
+def test_the_default_cron_that_goes_unchecked_is_a_valid_one():
+    # config takes the default cron without asking APScheduler (to spare a check its import)
+    from apscheduler.triggers.cron import CronTrigger
+
+    CronTrigger.from_crontab(config.TelegramSettings().cron)
