@@ -520,8 +520,7 @@ def main() -> int:
           f"{os.cpu_count()} cores")
     print(f"each N: the pages + a t.me preview + {GITHUB_REQUESTS} GitHub API requests; "
           "'first' records the baseline, 'second' finds every page unchanged (304); times are "
-          "the median of "
-          f"{args.repeat} runs in fresh folders, RSS the highest")
+          f"the median of {args.repeat} runs in fresh folders, RSS the highest")
     header = (f"{'pages':>5}  {'run':<6}  {'ours s':>7}  {'urlwatch s':>10}  "
               f"{'ours/urlwatch':>13}  {'floor s':>7}  {'ours/floor':>10}  {'bare s':>6}  "
               f"{'ours peak RSS':>13}")
